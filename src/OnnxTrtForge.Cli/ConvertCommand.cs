@@ -1,0 +1,35 @@
+using System.CommandLine;
+using OnnxTrtForge.Core;
+using OnnxTrtForge.Core.Ir;
+using OnnxTrtForge.Core.Reports;
+using OnnxTrtForge.Core.Serialization;
+
+namespace OnnxTrtForge.Cli;
+
+/// <summary><c>forge convert MODEL -o OUT [--external-data always|never|auto]</c>: load and save, no passes.</summary>
+internal static class ConvertCommand
+{
+    public static Command Create()
+    {
+        var model = new Argument<string>("model") { Description = "The ONNX model to read." };
+        var output = new Option<string>("--output", "-o") { Description = "Where to write the model.", Required = true };
+        var external = new Option<ExternalDataMode>("--external-data") { Description = "Weights storage: auto (external above 2 GB), always, never.", DefaultValueFactory = _ => ExternalDataMode.Auto };
+        var command = new Command("convert", "Load and save a model with no passes (moves weights between embedded and external storage).") { model, output, external };
+        command.SetAction(parse =>
+        {
+            var input = parse.GetValue(model)!;
+            var target = parse.GetValue(output)!;
+            if (Path.GetFullPath(input) == Path.GetFullPath(target))
+            {
+                throw new ForgeInputException($"{target}: output would overwrite the input model");
+            }
+
+            using var loaded = OnnxReader.Load(input);
+            var result = OnnxWriter.Save(loaded, target, new SaveOptions { ExternalData = parse.GetValue(external) });
+            Console.Out.WriteLine($"wrote {result.ModelPath} ({Format.Bytes(result.ModelBytes)})" +
+                (result.DataPath is null ? "" : $" + {Path.GetFileName(result.DataPath)} ({Format.Bytes(result.DataBytes)}, {result.ExternalTensors} tensors)"));
+            return ExitCode.Ok;
+        });
+        return command;
+    }
+}
