@@ -22,6 +22,14 @@ internal static class Fixtures
 
     private static string FindRoot()
     {
+        var root = typeof(Fixtures).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), false)
+            .Cast<System.Reflection.AssemblyMetadataAttribute>()
+            .FirstOrDefault(a => a.Key == "ForgeRepoRoot")?.Value;
+        if (root is not null && Directory.Exists(Path.Combine(root, "tests", "fixtures")))
+        {
+            return Path.GetFullPath(Path.Combine(root, "tests", "fixtures"));
+        }
+
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
             var candidate = Path.Combine(dir.FullName, "tests", "fixtures");
