@@ -320,7 +320,7 @@ public sealed class Graph
         value.Producer is { } p ? ReferenceEquals(p.Graph, this) : ReferenceEquals(value.OwnerGraph, this);
 
     /// <summary>The node whose attribute holds this graph (null for the main graph and function bodies).</summary>
-    public Node? OwnerNode { get; internal set; }
+    public Node? OwnerNode { get; set; }
 
     /// <summary>Every node of this graph and its subgraphs, depth first.</summary>
     public IEnumerable<Node> AllNodes()

@@ -500,11 +500,12 @@ public static class OnnxReader
                     throw Error(place, $"negative dimension {d}");
                 }
 
-                count = d == 0 ? 0 : checked(count * d);
-                if (count > (1L << 48))
+                if (d > 0 && count > (1L << 48) / d)
                 {
-                    throw Error(place, $"{count} elements is beyond any real tensor");
+                    throw Error(place, $"dimensions [{string.Join(",", dims)}] are beyond any real tensor");
                 }
+
+                count *= d;
             }
 
             var metadata = new Dictionary<string, string>();
