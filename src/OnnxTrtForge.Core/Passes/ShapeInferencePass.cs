@@ -1,0 +1,62 @@
+using OnnxTrtForge.Core.Evaluation;
+using OnnxTrtForge.Core.Ir;
+using OnnxTrtForge.Core.Passes.Inference;
+
+namespace OnnxTrtForge.Core.Passes;
+
+/// <summary>
+/// Infers element types and shapes of node outputs in topological order (main graph), reading small
+/// initializers for shape arguments (Reshape targets, axes, Slice bounds). Existing static shapes are kept.
+/// </summary>
+public sealed class ShapeInferencePass : IGraphPass
+{
+    /// <summary>Initializers above this many bytes are never read as shape arguments.</summary>
+    public const long MaxArgumentBytes = 1 << 16;
+
+    public string Name => "infer-shapes";
+
+    public PassResult Run(Model model)
+    {
+        var graph = model.Graph;
+        var opset = model.OnnxOpset;
+        var order = Graph.TopologicalOrder(graph.Nodes) ?? graph.Nodes.ToList();
+        var cache = new Dictionary<Value, HostTensor?>();
+        long updated = 0;
+        long typed = 0;
+        foreach (var node in order)
+        {
+            var inferred = ShapeInference.Infer(node, v => ConstantOf(v, cache), opset);
+            for (var i = 0; i < inferred.Length; i++)
+            {
+                if (ShapeInference.Merge(node.Outputs[i], inferred[i]))
+                {
+                    updated++;
+                }
+            }
+
+            typed += node.Outputs.Count(o => o.Type?.HasStaticShape == true);
+        }
+
+        return new PassResult(updated > 0)
+        {
+            Counters = new Dictionary<string, long> { ["values-updated"] = updated, ["outputs-static"] = typed },
+        };
+    }
+
+    /// <summary>The constant payload of a value that is an initializer of its graph (and not an overridable input).</summary>
+    internal static HostTensor? ConstantOf(Value value, Dictionary<Value, HostTensor?> cache)
+    {
+        if (value.Initializer is not { } tensor || value.IsGraphInput || tensor.ByteLength > MaxArgumentBytes)
+        {
+            return null;
+        }
+
+        if (!cache.TryGetValue(value, out var host))
+        {
+            host = HostTensor.FromTensor(tensor);
+            cache[value] = host;
+        }
+
+        return host;
+    }
+}
