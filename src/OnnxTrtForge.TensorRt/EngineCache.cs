@@ -1,0 +1,98 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using OnnxTrtForge.Core.Reports;
+
+namespace OnnxTrtForge.TensorRt;
+
+/// <summary>The content key of an engine and the text it hashes (kept for reports and debugging).</summary>
+public sealed record EngineCacheKey(string Hash, string Material);
+
+/// <summary>What the cache remembers about an engine besides its bytes.</summary>
+public sealed record EngineCacheEntry(string Key, string Onnx, string TensorRtVersion, string Gpu, bool StandIn, DateTimeOffset Created, double? BuildSeconds, double? EngineSizeMiB);
+
+/// <summary>
+/// Engines cached by content: the key hashes the ONNX bytes (external data files included), the build
+/// options, the shape profiles, the TensorRT version and the GPU (name and compute capability). Timing
+/// caches live per TensorRT version and GPU. Layout: <c>engines/KEY.trt</c> + <c>KEY.json</c>,
+/// <c>timing/trt-VERSION/GPU-ccCC.cache</c>.
+/// </summary>
+public sealed class EngineCache(string root)
+{
+    public string Root { get; } = Path.GetFullPath(root);
+
+    /// <summary>The per-user default: $XDG_CACHE_HOME/forge or ~/.cache/forge.</summary>
+    public static string DefaultRoot()
+    {
+        var xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+        var baseDir = string.IsNullOrEmpty(xdg) ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache") : xdg;
+        return Path.Combine(baseDir, "forge");
+    }
+
+    public static async Task<EngineCacheKey> ComputeKeyAsync(string onnxPath, IEnumerable<string> externalDataFiles, EngineBuildOptions options, TrtVersion version, GpuInfo gpu, CancellationToken ct)
+    {
+        var material = new StringBuilder();
+        material.Append("forge-engine-cache v1\n");
+        material.Append("onnx sha256 ").Append(await HashFileAsync(onnxPath, ct)).Append('\n');
+        var modelDir = Path.GetDirectoryName(Path.GetFullPath(onnxPath))!;
+        foreach (var file in externalDataFiles.Select(Path.GetFullPath).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
+        {
+            material.Append("external ").Append(Path.GetRelativePath(modelDir, file)).Append(" sha256 ").Append(await HashFileAsync(file, ct)).Append('\n');
+        }
+
+        material.Append("tensorrt ").Append(version.ToString()).Append('\n');
+        material.Append("gpu ").Append(gpu.Name).Append(" cc ").Append(gpu.ComputeCapability).Append('\n');
+        material.Append(options.CanonicalText()).Append('\n');
+        var text = material.ToString();
+        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+        return new EngineCacheKey(hash, text);
+    }
+
+    public static async Task<string> HashFileAsync(string path, CancellationToken ct)
+    {
+        await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, useAsync: true);
+        return Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, ct));
+    }
+
+    public string EnginePath(EngineCacheKey key) => Path.Combine(Root, "engines", key.Hash + ".trt");
+
+    public string EntryPath(EngineCacheKey key) => Path.Combine(Root, "engines", key.Hash + ".json");
+
+    /// <summary>The timing cache for one TensorRT version on one GPU model.</summary>
+    public string TimingCachePath(TrtVersion version, GpuInfo gpu)
+    {
+        var gpuName = new string(gpu.Name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' ? c : '_').ToArray());
+        var cc = new string(gpu.ComputeCapability.Select(c => char.IsAsciiLetterOrDigit(c) || c == '.' ? c : '_').ToArray());
+        return Path.Combine(Root, "timing", "trt-" + version, gpuName + "-cc" + cc + ".cache");
+    }
+
+    public EngineCacheEntry? Find(EngineCacheKey key)
+    {
+        var engine = EnginePath(key);
+        var entry = EntryPath(key);
+        if (!File.Exists(engine) || !File.Exists(entry))
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize<EngineCacheEntry>(File.ReadAllText(entry), ReportJson.Options);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Copies a freshly built engine into the cache (atomically, so a concurrent reader never sees half of it).</summary>
+    public void Store(EngineCacheKey key, string enginePath, EngineCacheEntry entry)
+    {
+        AtomicFile.Write(EnginePath(key), tmp => File.Copy(enginePath, tmp, overwrite: true));
+        AtomicFile.WriteAllText(EntryPath(key), JsonSerializer.Serialize(entry, ReportJson.Options));
+    }
+
+    /// <summary>Places the cached engine at <paramref name="destination"/> (a hard link would alias the cache; a copy cannot).</summary>
+    public void CopyOut(EngineCacheKey key, string destination) =>
+        AtomicFile.Write(destination, tmp => File.Copy(EnginePath(key), tmp, overwrite: true));
+}
