@@ -1,0 +1,74 @@
+using System.Buffers.Binary;
+using OnnxTrtForge.Core.Ir;
+
+namespace OnnxTrtForge.Core.Passes.Fp16;
+
+/// <summary>float32 → float16/bfloat16 element conversion (round to nearest even), with overflow detection.</summary>
+internal static class HalfConversion
+{
+    /// <summary>How many finite float32 elements would become ±infinity in <paramref name="target"/>.</summary>
+    public static long CountOverflows(Tensor tensor, DataType target)
+    {
+        var span = tensor.Data.Span;
+        long count = 0;
+        for (var offset = 0; offset + 4 <= span.Length; offset += 4)
+        {
+            var value = BinaryPrimitives.ReadSingleLittleEndian(span[offset..]);
+            if (float.IsFinite(value) && !float.IsFinite(ToFloat(FromFloat(value, target), target)))
+            {
+                count++;
+            }
+        }
+
+        return count;
+    }
+
+    /// <summary>A new tensor of <paramref name="target"/> holding the float32 tensor's values; overflows become ±max when clamping, else ±inf.</summary>
+    public static Tensor Convert(Tensor tensor, DataType target, bool clamp, string name)
+    {
+        var span = tensor.Data.Span;
+        var result = new byte[span.Length / 2];
+        var max = target == DataType.Float16 ? (ushort)0x7BFF : (ushort)0x7F7F;
+        for (int i = 0, o = 0; i + 4 <= span.Length; i += 4, o += 2)
+        {
+            var value = BinaryPrimitives.ReadSingleLittleEndian(span[i..]);
+            var bits = FromFloat(value, target);
+            if (clamp && float.IsFinite(value) && !float.IsFinite(ToFloat(bits, target)))
+            {
+                bits = (ushort)(max | (value < 0 ? 0x8000 : 0));
+            }
+
+            BinaryPrimitives.WriteUInt16LittleEndian(result.AsSpan(o), bits);
+        }
+
+        return new Tensor(target, tensor.Dims, TensorData.FromBytes(result), name) { DocString = tensor.DocString, MetadataProps = tensor.MetadataProps };
+    }
+
+    /// <summary>A float tensor from a list attribute (Constant's value_float / value_floats).</summary>
+    public static Tensor FromFloats(IReadOnlyList<float> values, bool scalar, DataType target, bool clamp)
+    {
+        var f32 = Tensor.FromFloats(scalar ? [] : [values.Count], values.ToArray());
+        return Convert(f32, target, clamp, "");
+    }
+
+    public static ushort FromFloat(float value, DataType target)
+    {
+        if (target == DataType.Float16)
+        {
+            return BitConverter.HalfToUInt16Bits((Half)value);
+        }
+
+        var bits = BitConverter.SingleToUInt32Bits(value);
+        if (float.IsNaN(value))
+        {
+            return (ushort)((bits >> 16) | 0x40);
+        }
+
+        var rounding = ((bits >> 16) & 1) + 0x7FFF;
+        return (ushort)((bits + rounding) >> 16);
+    }
+
+    public static float ToFloat(ushort bits, DataType target) => target == DataType.Float16
+        ? (float)BitConverter.UInt16BitsToHalf(bits)
+        : BitConverter.UInt32BitsToSingle((uint)bits << 16);
+}

@@ -1,0 +1,339 @@
+using OnnxTrtForge.Core.Ir;
+
+namespace OnnxTrtForge.Core.Passes.Fp16;
+
+/// <summary>What a float32 node is to the planner.</summary>
+internal enum PrecisionRole
+{
+    /// <summary>Computes nothing in float32 (integer shape math, fp16 already, Constant, Shape...).</summary>
+    None,
+
+    /// <summary>Computes on its type variable T = float32: may run in either precision.</summary>
+    Compute,
+
+    /// <summary>Makes a float32 value from a non-float input or none (Cast to float, ConstantOfShape, ...): retargeted freely.</summary>
+    Producer,
+
+    /// <summary>Must stay float32: block-listed op or name, unknown op, control flow, or reads a constant out of range.</summary>
+    Fixed32,
+}
+
+/// <summary>The planner's view of one node.</summary>
+internal sealed record NodePlan(Node Node, PrecisionRole Role, OpTypeSignature? Signature)
+{
+    public bool Half { get; set; }
+
+    /// <summary>Whether input <paramref name="index"/> must have the node's compute type (float32 when fixed).</summary>
+    public bool Requires(int index, DataType originalType) => Role switch
+    {
+        PrecisionRole.Compute => Signature!.InputAt(index) == InputSlot.T,
+        PrecisionRole.Fixed32 => Signature is { HasTypeVariable: true } s ? s.InputAt(index) == InputSlot.T : originalType == DataType.Float,
+        _ => false,
+    };
+
+    /// <summary>Whether output <paramref name="index"/> takes the node's precision.</summary>
+    public bool Follows(int index) => Role switch
+    {
+        PrecisionRole.Compute => Signature!.OutputAt(index) is OutputSlot.T or OutputSlot.DTypeAttribute,
+        PrecisionRole.Producer => index == 0,
+        _ => false,
+    };
+}
+
+/// <summary>
+/// Chooses the precision of every float32 node as a minimum cut. Each float32 value is a hyperedge over
+/// its producer and the consumers that need its type; it costs <see cref="CastCost"/> when cut (a Cast).
+/// A node costs <see cref="HeavyCost"/> (Conv, MatMul, Gemm, Einsum) or <see cref="LightCost"/> when it
+/// stays in float32; block-listed nodes and kept graph inputs/outputs are pinned to float32. So islands
+/// grow over cheap elementwise neighbours when that saves Casts (a decomposed LayerNorm's Sub/Add/Div
+/// join its ReduceMean/Pow/Sqrt), and ties go to fp16 (the smallest source side).
+/// </summary>
+internal sealed class PrecisionPlanner(Fp16Options options, TypeCheckResult types)
+{
+    public const long CastCost = 2;
+    public const long LightCost = 1;
+    public const long HeavyCost = 1000;
+
+    private static readonly HashSet<string> Heavy = new(StringComparer.Ordinal) { "Conv", "ConvTranspose", "MatMul", "Gemm", "Einsum" };
+
+    public Dictionary<Node, NodePlan> Plans { get; } = [];
+
+    /// <summary>Constants (initializers, Constant outputs) whose values overflow the target, with their overflow count.</summary>
+    public Dictionary<Value, long> Overflowing { get; } = [];
+
+    public List<NodePlan> Plan(Model model)
+    {
+        var ordered = new List<NodePlan>();
+        foreach (var node in model.Graph.AllNodes())
+        {
+            var plan = Classify(node);
+            Plans[node] = plan;
+            ordered.Add(plan);
+        }
+
+        foreach (var plan in ordered.Where(p => p.Role is PrecisionRole.Compute or PrecisionRole.Producer))
+        {
+            if (ReadsOverflowingConstant(plan))
+            {
+                Plans[plan.Node] = plan with { Role = PrecisionRole.Fixed32 };
+            }
+        }
+
+        Solve(model);
+        return ordered.Select(p => Plans[p.Node]).ToList();
+    }
+
+    public static bool IsConstant(Value value) =>
+        value.Producer is { } p ? p.Is("Constant") : value.IsInitializer && !value.IsGraphInput;
+
+    public DataType TypeOf(Value? value) => value is null ? DataType.Undefined : types.TypeOf(value);
+
+    private NodePlan Classify(Node node)
+    {
+        var floatIo = node.Inputs.Any(v => TypeOf(v) == DataType.Float) || node.Outputs.Any(v => TypeOf(v) == DataType.Float);
+        if (node.Is("Constant"))
+        {
+            return new NodePlan(node, PrecisionRole.None, null);
+        }
+
+        var signature = OpTypeSignatures.Of(node);
+        if (signature is null || OpTypeSignatures.IsControlFlow(node))
+        {
+            return new NodePlan(node, floatIo ? PrecisionRole.Fixed32 : PrecisionRole.None, null);
+        }
+
+        var blocked = (node.IsOnnxDomain && options.OpBlockList.Contains(node.OpType)) || options.NodeBlockList.Contains(node.Name);
+        PrecisionRole role;
+        if (signature.HasTypeVariable)
+        {
+            role = TypeVariable(node, signature) == DataType.Float ? PrecisionRole.Compute
+                : signature.Outputs.Contains(OutputSlot.DTypeAttribute) && TypeOf(node.Outputs[0]) == DataType.Float ? PrecisionRole.Producer
+                : PrecisionRole.None;
+        }
+        else
+        {
+            role = node.Outputs.Count > 0 && TypeOf(node.Outputs[0]) == DataType.Float ? PrecisionRole.Producer : PrecisionRole.None;
+        }
+
+        return new NodePlan(node, blocked && role != PrecisionRole.None ? PrecisionRole.Fixed32 : role, signature);
+    }
+
+    private DataType TypeVariable(Node node, OpTypeSignature signature)
+    {
+        for (var i = 0; i < node.Inputs.Count; i++)
+        {
+            if (signature.InputAt(i) == InputSlot.T && TypeOf(node.Inputs[i]) is var t && t != DataType.Undefined)
+            {
+                return t;
+            }
+        }
+
+        for (var i = 0; i < node.Outputs.Count; i++)
+        {
+            if (signature.OutputAt(i) == OutputSlot.T && TypeOf(node.Outputs[i]) is var t && t != DataType.Undefined)
+            {
+                return t;
+            }
+        }
+
+        return DataType.Undefined;
+    }
+
+    private bool ReadsOverflowingConstant(NodePlan plan)
+    {
+        if (options.ClampOutOfRange)
+        {
+            return false;
+        }
+
+        var overflow = false;
+        for (var i = 0; i < plan.Node.Inputs.Count; i++)
+        {
+            var input = plan.Node.Inputs[i];
+            if (input is null || TypeOf(input) != DataType.Float || !IsConstant(input) || !FollowsNode(plan, i))
+            {
+                continue;
+            }
+
+            if (!Overflowing.TryGetValue(input, out var count))
+            {
+                count = ConstantTensor(input) is { } tensor ? HalfConversion.CountOverflows(tensor, options.TargetType) : 0;
+                Overflowing[input] = count;
+            }
+
+            overflow |= count > 0;
+        }
+
+        return overflow;
+    }
+
+    /// <summary>A float constant at this slot takes the node's precision (T slots, and the free slots such as Pow's exponent).</summary>
+    public static bool FollowsNode(NodePlan plan, int index) =>
+        plan.Role is PrecisionRole.Compute or PrecisionRole.Fixed32 && plan.Signature is { HasTypeVariable: true } s
+        && s.InputAt(index) is InputSlot.T or InputSlot.Any;
+
+    /// <summary>The float32 payload of a constant (initializer or Constant node), or null when it has none.</summary>
+    public static Tensor? ConstantTensor(Value value)
+    {
+        if (value.Initializer is { } tensor)
+        {
+            return tensor;
+        }
+
+        var node = value.Producer!;
+        foreach (var attribute in node.Attributes.Values)
+        {
+            switch (attribute.Name)
+            {
+                case "value" when attribute.T is not null:
+                    return attribute.T;
+                case "value_float":
+                    return Tensor.FromFloats([], [attribute.F]);
+                case "value_floats":
+                    return Tensor.FromFloats([attribute.Floats.Count], attribute.Floats.ToArray());
+            }
+        }
+
+        return null;
+    }
+
+    private void Solve(Model model)
+    {
+        var cut = new MinCut();
+        var vertex = new Dictionary<Node, int>();
+        foreach (var plan in Plans.Values)
+        {
+            if (plan.Role == PrecisionRole.None)
+            {
+                continue;
+            }
+
+            var v = cut.AddVertex();
+            vertex[plan.Node] = v;
+            if (plan.Role == PrecisionRole.Fixed32)
+            {
+                cut.AddEdge(cut.Source, v, MinCut.Infinite);
+            }
+            else if (plan.Role == PrecisionRole.Compute)
+            {
+                cut.AddEdge(v, cut.Sink, plan.Node.IsOnnxDomain && Heavy.Contains(plan.Node.OpType) ? HeavyCost : LightCost);
+            }
+        }
+
+        var io = options.KeepIoTypes ? cut.Source : cut.Sink;
+        var outputOwners = new Dictionary<Value, List<Graph>>();
+        CollectOutputs(model.Graph, outputOwners);
+        foreach (var value in FloatValues(model.Graph))
+        {
+            var members = new List<int>();
+            void Member(int m)
+            {
+                if (!members.Contains(m))
+                {
+                    members.Add(m);
+                }
+            }
+
+            if (value.Producer is { } producer)
+            {
+                var plan = Plans[producer];
+                Member(plan.Follows(value.OutputIndex) ? vertex[producer] : cut.Source);
+            }
+            else
+            {
+                Member(ReferenceEquals(value.OwnerGraph, model.Graph) ? io : cut.Source);
+            }
+
+            foreach (var use in value.Uses)
+            {
+                var plan = Plans[use.Node];
+                if (plan.Requires(use.Index, DataType.Float))
+                {
+                    Member(vertex[use.Node]);
+                }
+                else if (plan.Signature?.InputAt(use.Index) == InputSlot.Float32)
+                {
+                    Member(cut.Source);
+                }
+            }
+
+            foreach (var graph in outputOwners.GetValueOrDefault(value) ?? [])
+            {
+                Member(ReferenceEquals(graph, model.Graph) ? io : cut.Source);
+            }
+
+            if (members.Count < 2)
+            {
+                continue;
+            }
+
+            var enter = cut.AddVertex();
+            var leave = cut.AddVertex();
+            cut.AddEdge(enter, leave, CastCost);
+            foreach (var m in members)
+            {
+                cut.AddEdge(m, enter, MinCut.Infinite);
+                cut.AddEdge(leave, m, MinCut.Infinite);
+            }
+        }
+
+        var (_, sourceSide) = cut.Solve();
+        foreach (var (node, v) in vertex)
+        {
+            Plans[node].Half = !sourceSide[v];
+        }
+    }
+
+    /// <summary>Non-constant float32 values of the graph and its subgraphs, in a stable order.</summary>
+    private IEnumerable<Value> FloatValues(Graph graph)
+    {
+        foreach (var input in graph.Inputs)
+        {
+            if (TypeOf(input) == DataType.Float)
+            {
+                yield return input;
+            }
+        }
+
+        foreach (var node in graph.Nodes)
+        {
+            foreach (var output in node.Outputs)
+            {
+                if (TypeOf(output) == DataType.Float && !node.Is("Constant"))
+                {
+                    yield return output;
+                }
+            }
+
+            foreach (var subgraph in node.Subgraphs)
+            {
+                foreach (var inner in FloatValues(subgraph))
+                {
+                    yield return inner;
+                }
+            }
+        }
+    }
+
+    /// <summary>For every value listed as a graph output (main or nested), the graphs that list it.</summary>
+    private static void CollectOutputs(Graph graph, Dictionary<Value, List<Graph>> owners)
+    {
+        foreach (var output in graph.Outputs)
+        {
+            if (!owners.TryGetValue(output, out var list))
+            {
+                owners[output] = list = [];
+            }
+
+            list.Add(graph);
+        }
+
+        foreach (var node in graph.Nodes)
+        {
+            foreach (var subgraph in node.Subgraphs)
+            {
+                CollectOutputs(subgraph, owners);
+            }
+        }
+    }
+}

@@ -1,0 +1,146 @@
+using System.Collections.Frozen;
+using OnnxTrtForge.Core.Ir;
+
+namespace OnnxTrtForge.Core.Passes;
+
+/// <summary>How an input slot of an op is typed.</summary>
+public enum InputSlot
+{
+    /// <summary>Bound to the op's type variable T: every T slot and T output share one element type.</summary>
+    T,
+
+    /// <summary>Unconstrained by T (shapes, axes, indices, conditions, Cast's source, Pow's exponent...).</summary>
+    Any,
+
+    /// <summary>Must be float32 whatever T is (Resize's and Upsample's scales).</summary>
+    Float32,
+}
+
+/// <summary>How an output of an op gets its element type.</summary>
+public enum OutputSlot
+{
+    /// <summary>The op's type variable T.</summary>
+    T,
+
+    Int64,
+
+    Bool,
+
+    /// <summary>Cast: the <c>to</c> attribute.</summary>
+    CastTo,
+
+    /// <summary>Constant / ConstantOfShape: the type of the <c>value</c> attribute (float32 when absent).</summary>
+    ValueAttribute,
+
+    /// <summary>Random*, EyeLike: the <c>dtype</c> attribute, else T (the input's type), else float32.</summary>
+    DTypeAttribute,
+
+    /// <summary>LayerNormalization's Mean and InvStdDev: the <c>stash_type</c> attribute (float32 by default).</summary>
+    StashType,
+
+    /// <summary>Not modelled: the declared type is trusted.</summary>
+    Unknown,
+}
+
+/// <summary>The element-type signature of an ONNX op: input slots, output slots, and whether the last of each repeats.</summary>
+public sealed record OpTypeSignature(IReadOnlyList<InputSlot> Inputs, IReadOnlyList<OutputSlot> Outputs, bool VariadicInputs = false, bool VariadicOutputs = false)
+{
+    public InputSlot InputAt(int index) =>
+        index < Inputs.Count ? Inputs[index] : VariadicInputs && Inputs.Count > 0 ? Inputs[^1] : InputSlot.Any;
+
+    public OutputSlot OutputAt(int index) =>
+        index < Outputs.Count ? Outputs[index] : VariadicOutputs && Outputs.Count > 0 ? Outputs[^1] : OutputSlot.Unknown;
+
+    public bool HasTypeVariable => Inputs.Contains(InputSlot.T) || Outputs.Contains(OutputSlot.T);
+}
+
+/// <summary>
+/// Element-type signatures of the ai.onnx ops that diffusion exports (and their usual neighbours) use,
+/// written from the ONNX operator schemas. Ops not listed are unknown: their declared types are trusted
+/// and passes must not retype them.
+/// </summary>
+public static class OpTypeSignatures
+{
+    private static readonly FrozenDictionary<string, OpTypeSignature> Table = Build();
+
+    /// <summary>The signature of an ai.onnx node, or null for control flow, custom domains and unlisted ops.</summary>
+    public static OpTypeSignature? Of(Node node) =>
+        node.IsOnnxDomain && Table.TryGetValue(node.OpType, out var signature) ? signature : null;
+
+    public static bool IsControlFlow(Node node) => node.IsOnnxDomain && node.OpType is "If" or "Loop" or "Scan";
+
+    private static FrozenDictionary<string, OpTypeSignature> Build()
+    {
+        var table = new Dictionary<string, OpTypeSignature>(StringComparer.Ordinal);
+        void Add(string spec, params string[] ops)
+        {
+            var signature = Parse(spec);
+            foreach (var op in ops)
+            {
+                table.Add(op, signature);
+            }
+        }
+
+        Add("T->T",
+            "Abs", "Neg", "Relu", "Sigmoid", "Tanh", "Exp", "Log", "Sqrt", "Reciprocal", "Sin", "Cos", "Tan", "Asin", "Acos",
+            "Atan", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh", "Erf", "Floor", "Ceil", "Round", "Sign", "Softplus", "Softsign",
+            "HardSigmoid", "HardSwish", "Elu", "Selu", "LeakyRelu", "ThresholdedRelu", "Celu", "Gelu", "Mish", "Identity",
+            "Softmax", "LogSoftmax", "Hardmax", "Transpose", "Flatten", "DepthToSpace", "SpaceToDepth", "LpNormalization",
+            "MeanVarianceNormalization", "GlobalAveragePool", "GlobalMaxPool", "AveragePool", "LpPool", "Det", "Not", "Shrink");
+        Add("T,T->T", "Add", "Sub", "Mul", "Div", "Mod", "PRelu", "MatMul", "And", "Or", "Xor", "BitShift");
+        Add("T,Any->T", "Pow");
+        Add("T,T->Bool", "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual");
+        Add("T*->T", "Sum", "Mean", "Max", "Min", "Concat", "Einsum");
+        Add("T,T,T->T", "Gemm", "Conv", "ConvTranspose", "InstanceNormalization", "GroupNormalization", "Clip", "Range");
+        Add("T,T,T->T,StashType,StashType", "LayerNormalization");
+        Add("T,T,T,T,T->T,T,T", "BatchNormalization");
+        Add("T->T,Int64", "MaxPool");
+        Add("T,Any->T,Int64", "TopK");
+        Add("T,Any->T", "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2", "ReduceLogSum",
+            "ReduceLogSumExp", "ReduceSumSquare", "Reshape", "Squeeze", "Unsqueeze", "Expand", "Tile", "Gather", "GatherElements",
+            "GatherND", "Trilu", "CumSum", "GridSample");
+        Add("T,Any->T*", "Split");
+        Add("T,Any,Any,Any,Any->T", "Slice");
+        Add("T,Any,T,Any->T", "Pad", "ScatterElements", "ScatterND", "Scatter");
+        Add("T,Any,Float32,Any->T", "Resize");
+        Add("T,Float32->T", "Upsample");
+        Add("Any,T,T->T", "Where");
+        Add("T,Any,Any->T,Bool", "Dropout");
+        Add("T->Int64", "ArgMax", "ArgMin");
+        Add("Any->Int64", "Shape", "Size", "NonZero");
+        Add("T->Bool", "IsNaN", "IsInf");
+        Add("Any->CastTo", "Cast");
+        Add("Any,T->T", "CastLike");
+        Add("->ValueAttribute", "Constant");
+        Add("Any->ValueAttribute", "ConstantOfShape");
+        Add("->DTypeAttribute", "RandomNormal", "RandomUniform");
+        Add("T->DTypeAttribute", "RandomNormalLike", "RandomUniformLike", "EyeLike");
+        Add("Any,Any,T->T", "OneHot");
+        Add("T,T,Any->T", "RoiAlign");
+        return table.ToFrozenDictionary(StringComparer.Ordinal);
+    }
+
+    private static OpTypeSignature Parse(string spec)
+    {
+        var parts = spec.Split("->");
+        var (inputs, variadicIn) = Tokens(parts[0]);
+        var (outputs, variadicOut) = Tokens(parts[1]);
+        return new OpTypeSignature(
+            inputs.Select(Enum.Parse<InputSlot>).ToArray(),
+            outputs.Select(Enum.Parse<OutputSlot>).ToArray(),
+            variadicIn,
+            variadicOut);
+    }
+
+    private static (string[] Tokens, bool Variadic) Tokens(string list)
+    {
+        var tokens = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var variadic = tokens.Length > 0 && tokens[^1].EndsWith('*');
+        if (variadic)
+        {
+            tokens[^1] = tokens[^1].TrimEnd('*');
+        }
+
+        return (tokens, variadic);
+    }
+}
