@@ -1,0 +1,206 @@
+using OnnxTrtForge.Core.Ir;
+
+namespace OnnxTrtForge.Core.Passes;
+
+/// <summary>
+/// Structural checks on an optimized model (not a pass: it changes nothing): nodes in topological
+/// order, every input defined before use (outer scopes visible in subgraphs), value names unique in
+/// the whole model, graph outputs defined, and element types consistent with the schemas of common
+/// ops wherever they are known. The first problem is a <see cref="PassFailedException"/> naming the node.
+/// </summary>
+public static class GraphValidator
+{
+    /// <summary>Ops whose inputs (all of them, or the listed slots) share one element type, which the output has too.</summary>
+    private static readonly HashSet<string> SameTypeInOut = new(StringComparer.Ordinal)
+    {
+        "Add", "Sub", "Mul", "Div", "Max", "Min", "Sum", "Mean", "MatMul", "Gemm", "Conv", "ConvTranspose", "Concat", "Mod",
+    };
+
+    /// <summary>Ops whose first input and first output share an element type.</summary>
+    private static readonly HashSet<string> FirstInputTypeOut = new(StringComparer.Ordinal)
+    {
+        "Identity", "Relu", "Sigmoid", "Tanh", "Erf", "Sqrt", "Neg", "Abs", "Exp", "Log", "Sin", "Cos", "Reciprocal", "Floor", "Ceil",
+        "Softmax", "LogSoftmax", "Transpose", "Reshape", "Unsqueeze", "Squeeze", "Flatten", "Expand", "Slice", "Gather", "Tile", "Pad",
+        "Resize", "InstanceNormalization", "LayerNormalization", "GroupNormalization", "BatchNormalization", "Split", "Pow",
+        "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "LeakyRelu", "Gelu", "Einsum", "Dropout", "GatherElements", "DepthToSpace", "SpaceToDepth",
+    };
+
+    private static readonly HashSet<string> Comparisons = new(StringComparer.Ordinal)
+    {
+        "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual",
+    };
+
+    private static readonly HashSet<string> Logical = new(StringComparer.Ordinal) { "And", "Or", "Xor", "Not" };
+
+    /// <summary>Op → input slot that must be an int64 tensor (shapes, repeats, axes).</summary>
+    private static readonly Dictionary<string, int> Int64Slot = new(StringComparer.Ordinal)
+    {
+        ["Reshape"] = 1, ["Expand"] = 1, ["Tile"] = 1, ["ConstantOfShape"] = 0,
+    };
+
+    public static void Validate(Model model)
+    {
+        var names = new Dictionary<string, Value>(StringComparer.Ordinal);
+        Check(model.Graph, new HashSet<Value>(), names);
+    }
+
+    private static void Check(Graph graph, HashSet<Value> outer, Dictionary<string, Value> names)
+    {
+        var defined = new HashSet<Value>(outer);
+        var position = new Dictionary<Node, int>();
+        for (var i = 0; i < graph.Nodes.Count; i++)
+        {
+            position[graph.Nodes[i]] = i;
+        }
+
+        foreach (var value in graph.Inputs.Concat(graph.Initializers))
+        {
+            if (defined.Add(value))
+            {
+                Declare(graph, null, value, names);
+            }
+        }
+
+        foreach (var node in graph.Nodes)
+        {
+            for (var i = 0; i < node.Inputs.Count; i++)
+            {
+                if (node.Inputs[i] is not { } input || defined.Contains(input))
+                {
+                    continue;
+                }
+
+                var why = input.Producer is { } p && p.Graph == graph && position.TryGetValue(p, out var at) && at > position[node]
+                    ? $"is produced later by '{p.Name}' (not in topological order)"
+                    : "is not defined in this graph or an enclosing one";
+                throw Fail(node, $"input {i} '{input.Name}' {why}");
+            }
+
+            foreach (var sub in node.Subgraphs)
+            {
+                Check(sub, defined, names);
+            }
+
+            foreach (var output in node.Outputs)
+            {
+                if (!defined.Add(output))
+                {
+                    throw Fail(node, $"output '{output.Name}' is defined twice");
+                }
+
+                Declare(graph, node, output, names);
+            }
+
+            CheckTypes(node);
+        }
+
+        foreach (var output in graph.Outputs)
+        {
+            if (!defined.Contains(output))
+            {
+                throw new PassFailedException($"graph '{graph.Name}': output '{output.Name}' is not defined");
+            }
+        }
+    }
+
+    private static void Declare(Graph graph, Node? node, Value value, Dictionary<string, Value> names)
+    {
+        if (string.IsNullOrEmpty(value.Name))
+        {
+            return;
+        }
+
+        if (names.TryGetValue(value.Name, out var other) && !ReferenceEquals(other, value))
+        {
+            var where = node is null ? $"graph '{graph.Name}'" : Describe(node);
+            throw new PassFailedException($"{where}: value name '{value.Name}' is used by two different values");
+        }
+
+        names[value.Name] = value;
+    }
+
+    private static void CheckTypes(Node node)
+    {
+        if (!node.IsOnnxDomain)
+        {
+            return;
+        }
+
+        var op = node.OpType;
+        var out0 = node.Outputs.Count > 0 ? TypeOf(node.Outputs[0]) : null;
+        if (op == "Cast")
+        {
+            var to = (DataType)node.GetInt("to", 0);
+            if (out0 is { } t && t != to)
+            {
+                throw Fail(node, $"Cast to {to.OnnxName()} but its output '{node.Outputs[0].Name}' is typed {t.OnnxName()}");
+            }
+
+            return;
+        }
+
+        if (SameTypeInOut.Contains(op) || Comparisons.Contains(op) || Logical.Contains(op) || op == "Where")
+        {
+            var slots = op == "Where" ? Enumerable.Range(1, 2) : op is "Gemm" or "Conv" or "ConvTranspose" ? Enumerable.Range(0, Math.Min(node.Inputs.Count, 3)) : Enumerable.Range(0, node.Inputs.Count);
+            DataType? common = null;
+            foreach (var i in slots)
+            {
+                if (node.Input(i) is { } v && TypeOf(v) is { } t)
+                {
+                    if (common is { } c && c != t)
+                    {
+                        throw Fail(node, $"input {i} '{v.Name}' is {t.OnnxName()} but an earlier input is {c.OnnxName()}");
+                    }
+
+                    common = t;
+                }
+            }
+
+            var expected = Comparisons.Contains(op) || Logical.Contains(op) ? DataType.Bool : common;
+            if (expected is { } e && out0 is { } o && o != e)
+            {
+                throw Fail(node, $"output '{node.Outputs[0].Name}' is {o.OnnxName()}, expected {e.OnnxName()}");
+            }
+
+            if (op == "Where" && node.Input(0) is { } cond && TypeOf(cond) is { } ct && ct != DataType.Bool)
+            {
+                throw Fail(node, $"condition '{cond.Name}' is {ct.OnnxName()}, expected bool");
+            }
+
+            return;
+        }
+
+        if (op == "Shape" || op == "Size")
+        {
+            if (out0 is { } o && o != DataType.Int64)
+            {
+                throw Fail(node, $"output '{node.Outputs[0].Name}' is {o.OnnxName()}, expected int64");
+            }
+
+            return;
+        }
+
+        if (Int64Slot.TryGetValue(op, out var slot) && node.Input(slot) is { } shape && TypeOf(shape) is { } st && st != DataType.Int64)
+        {
+            throw Fail(node, $"input {slot} '{shape.Name}' is {st.OnnxName()}, expected int64");
+        }
+
+        if (FirstInputTypeOut.Contains(op) && node.Input(0) is { } x && TypeOf(x) is { } xt)
+        {
+            foreach (var output in op is "Split" ? node.Outputs : node.Outputs.Take(1))
+            {
+                if (TypeOf(output) is { } ot && ot != xt)
+                {
+                    throw Fail(node, $"output '{output.Name}' is {ot.OnnxName()} but input '{x.Name}' is {xt.OnnxName()}");
+                }
+            }
+        }
+    }
+
+    private static DataType? TypeOf(Value value) =>
+        value.Type is { Kind: TypeKind.Tensor, ElementType: not DataType.Undefined } t ? t.ElementType : null;
+
+    private static string Describe(Node node) => $"node '{node.Name}' ({node.QualifiedOpType})";
+
+    private static PassFailedException Fail(Node node, string what) => new($"{Describe(node)}: {what}");
+}

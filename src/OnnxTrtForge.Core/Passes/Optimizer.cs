@@ -1,0 +1,120 @@
+using System.Diagnostics;
+using OnnxTrtForge.Core.Ir;
+
+namespace OnnxTrtForge.Core.Passes;
+
+/// <summary>What <c>forge optimize</c> should do.</summary>
+public sealed record OptimizeOptions
+{
+    /// <summary>Pass names to run once, in this order; null runs <see cref="PassRegistry.DefaultPipeline"/>.</summary>
+    public IReadOnlyList<string>? Passes { get; init; }
+
+    /// <summary>Rewrite rule names for the <c>rewrite-rules</c> pass; null selects every known rule.</summary>
+    public IReadOnlyList<string>? Rules { get; init; }
+
+    /// <summary>Most iterations of a fixed-point stage.</summary>
+    public int MaxIterations { get; init; } = 10;
+
+    /// <summary>Constant folding never produces a single tensor larger than this many bytes.</summary>
+    public long FoldOutputLimitBytes { get; init; } = 1L << 20;
+
+    /// <summary>Constant folding never grows the model's weights by more than this many bytes in total.</summary>
+    public long MaxWeightGrowthBytes { get; init; } = 16L << 20;
+
+    /// <summary>Run the structural <see cref="GraphValidator"/> on the result (failure: <see cref="PassFailedException"/>).</summary>
+    public bool Validate { get; init; } = true;
+}
+
+/// <summary>Size figures of a model: nodes (subgraphs included), initializers, weight bytes and op census.</summary>
+public sealed record ModelStats(int Nodes, int Initializers, long WeightBytes, IReadOnlyDictionary<string, int> OpCensus)
+{
+    public static ModelStats Of(Model model)
+    {
+        var census = model.Graph.OpCensus();
+        return new ModelStats(census.Values.Sum(), model.Graph.InitializerCount, model.Graph.Initializers.Sum(v => v.Initializer!.ByteLength), census);
+    }
+}
+
+/// <summary>What the optimizer did: the model before and after, and every pass run with its time and counts.</summary>
+public sealed record OptimizeReport
+{
+    public required ModelStats Before { get; init; }
+
+    public required ModelStats After { get; init; }
+
+    public required IReadOnlyList<PassRecord> Passes { get; init; }
+
+    public required double TotalMilliseconds { get; init; }
+
+    /// <summary>Notes worth the user's attention (unknown ATen operators, skipped passes), de-duplicated.</summary>
+    public required IReadOnlyList<string> Notes { get; init; }
+
+    public string? ModelPath { get; init; }
+
+    public string? OutputPath { get; init; }
+}
+
+/// <summary>The library entry point of <c>forge optimize</c>: runs a pipeline of passes over a model in place.</summary>
+public static class Optimizer
+{
+    public static OptimizeReport Optimize(Model model, OptimizeOptions? options = null, PassRegistry? registry = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new OptimizeOptions();
+        registry ??= PassRegistry.CreateDefault();
+        var notes = new List<string>();
+        IReadOnlyList<PipelineStage> stages;
+        if (options.Passes is { } names)
+        {
+            foreach (var name in names)
+            {
+                _ = registry.Create(name, options);
+            }
+
+            stages = [PipelineStage.Once([.. names])];
+        }
+        else
+        {
+            stages = PassRegistry.DefaultPipeline;
+            foreach (var missing in stages.SelectMany(s => s.Passes).Where(n => !registry.Contains(n)).Distinct())
+            {
+                notes.Add($"pass '{missing}' is not available in this build; skipped");
+            }
+        }
+
+        var before = ModelStats.Of(model);
+        var manager = new PassManager(options.MaxIterations);
+        var records = new List<PassRecord>();
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < stages.Count; i++)
+        {
+            var passes = stages[i].Passes.Where(registry.Contains).Select(n => registry.Create(n, options)).ToList();
+            records.AddRange(stages[i].FixedPoint
+                ? manager.RunToFixedPoint(model, passes, i, cancellationToken)
+                : manager.RunSequence(model, passes, i, cancellationToken));
+        }
+
+        if (options.Validate)
+        {
+            GraphValidator.Validate(model);
+        }
+
+        clock.Stop();
+        foreach (var note in records.SelectMany(r => r.Notes))
+        {
+            if (!notes.Contains(note))
+            {
+                notes.Add(note);
+            }
+        }
+
+        return new OptimizeReport
+        {
+            Before = before,
+            After = ModelStats.Of(model),
+            Passes = records,
+            TotalMilliseconds = clock.Elapsed.TotalMilliseconds,
+            Notes = notes,
+            ModelPath = model.SourcePath,
+        };
+    }
+}

@@ -1,0 +1,322 @@
+using System.Runtime.InteropServices;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using Tensor = OnnxTrtForge.Core.Ir.Tensor;
+using OnnxTrtForge.Core.Ir;
+using OnnxTrtForge.Core.Passes;
+using OnnxTrtForge.Core.Rewrites;
+using OnnxTrtForge.Core.Serialization;
+
+namespace OnnxTrtForge.Validation;
+
+/// <summary>Tolerances and inputs of <c>forge optimize --check</c>.</summary>
+public sealed record OptimizeCheckOptions
+{
+    /// <summary>Relative L2 bound for fp32 (and fp64) outputs.</summary>
+    public double Fp32Tolerance { get; init; } = 1e-5;
+
+    /// <summary>Relative L2 bound for fp16 and bf16 outputs.</summary>
+    public double Fp16Tolerance { get; init; } = 2e-3;
+
+    /// <summary>Seed of the random inputs used when the model folder has no test_data_set_*.</summary>
+    public int Seed { get; init; }
+
+    /// <summary>At most this many test_data_set_* folders are run.</summary>
+    public int MaxDataSets { get; init; } = 3;
+}
+
+/// <summary>One output of one input set compared with the reference.</summary>
+public sealed record OutputCheck(string DataSet, string Output, string ElementType, double RelativeL2, double MaxAbsDiff, bool NonFinite, double Tolerance, bool Passed);
+
+/// <summary>The outcome of <c>--check</c>: what the optimized model was compared with, and each output's figures.</summary>
+public sealed record OptimizeCheckResult(string Reference, string Inputs, IReadOnlyList<OutputCheck> Outputs, IReadOnlyList<string> Notes)
+{
+    public bool Passed => Outputs.Count > 0 && Outputs.All(o => o.Passed);
+}
+
+/// <summary>
+/// Runs an original model and its optimized version in ONNX Runtime (CPU, graph optimizations off) on
+/// the model folder's <c>test_data_set_*</c> inputs, or on seeded random inputs (symbolic dims → 1),
+/// and compares outputs by relative L2 (fp32 1e-5, fp16 2e-3; NaN/Inf always fail). When the original
+/// does not load (an ATen fallback node), the reference is the stored expected outputs, or else the
+/// original with only the rewrite rules applied (rewritten but not folded).
+/// </summary>
+public static class OptimizeCheck
+{
+    public static OptimizeCheckResult Run(string originalPath, string optimizedPath, OptimizeCheckOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new OptimizeCheckOptions();
+        var notes = new List<string>();
+        using var optimized = Open(optimizedPath, out var optimizedError) ?? throw new PassFailedException($"{optimizedPath}: ONNX Runtime cannot load the optimized model: {optimizedError}");
+        var sets = LoadDataSets(Path.GetDirectoryName(Path.GetFullPath(originalPath))!, optimized, options.MaxDataSets);
+        var inputsDescription = sets.Count > 0 ? string.Join(", ", sets.Select(s => s.Name)) : $"random inputs (seed {options.Seed})";
+        if (sets.Count == 0)
+        {
+            sets.Add(new DataSet($"random-seed-{options.Seed}", RandomInputs(optimized, options.Seed), null));
+        }
+
+        string reference;
+        var referenceSession = Open(originalPath, out var originalError);
+        string? tempDir = null;
+        try
+        {
+            if (referenceSession is not null)
+            {
+                reference = "original model";
+            }
+            else if (sets.All(s => s.Expected is not null))
+            {
+                notes.Add($"the original model does not load in ONNX Runtime ({originalError}); compared with the stored outputs");
+                reference = "stored outputs";
+            }
+            else
+            {
+                notes.Add($"the original model does not load in ONNX Runtime ({originalError}); compared with it after the rewrite rules only");
+                tempDir = Directory.CreateTempSubdirectory("forge-check-").FullName;
+                var rewrittenPath = Path.Combine(tempDir, "rewritten.onnx");
+                using (var original = OnnxReader.Load(originalPath))
+                {
+                    new RewriteRulesPass(RewriteRuleRegistry.All()).Run(original);
+                    OnnxWriter.Save(original, rewrittenPath);
+                }
+
+                referenceSession = Open(rewrittenPath, out var rewrittenError) ?? throw new PassFailedException($"{originalPath}: neither the original nor its rewritten form loads in ONNX Runtime: {rewrittenError}");
+                reference = "original after rewrite rules";
+            }
+
+            var checks = new List<OutputCheck>();
+            foreach (var set in sets)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var actual = Execute(optimized, set.Inputs);
+                var expected = referenceSession is not null ? Execute(referenceSession, set.Inputs) : set.Expected!;
+                foreach (var (name, got) in actual)
+                {
+                    if (!expected.TryGetValue(name, out var want))
+                    {
+                        notes.Add($"{set.Name}: output '{name}' has no reference");
+                        continue;
+                    }
+
+                    checks.Add(Compare(set.Name, name, got, want, options));
+                }
+            }
+
+            return new OptimizeCheckResult(reference, inputsDescription, checks, notes);
+        }
+        finally
+        {
+            referenceSession?.Dispose();
+            if (tempDir is not null)
+            {
+                Directory.Delete(tempDir, recursive: true);
+            }
+        }
+    }
+
+    private static InferenceSession? Open(string path, out string error)
+    {
+        error = "";
+        try
+        {
+            using var sessionOptions = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL };
+            return new InferenceSession(path, sessionOptions);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            error = e.Message.Split('\n')[0];
+            return null;
+        }
+    }
+
+    /// <summary>A named output: element type, shape and values as doubles.</summary>
+    internal sealed record Output(DataType Type, long[] Shape, double[] Values);
+
+    private sealed record DataSet(string Name, Dictionary<string, Tensor> Inputs, Dictionary<string, Output>? Expected);
+
+    private static List<DataSet> LoadDataSets(string folder, InferenceSession session, int max)
+    {
+        var sets = new List<DataSet>();
+        var inputNames = session.InputNames;
+        var outputNames = session.OutputNames;
+        foreach (var dir in Directory.EnumerateDirectories(folder, "test_data_set_*").Order(StringComparer.Ordinal).Take(max))
+        {
+            var inputs = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+            for (var i = 0; i < inputNames.Count; i++)
+            {
+                var file = Path.Combine(dir, $"input_{i}.pb");
+                if (!File.Exists(file))
+                {
+                    throw new ForgeInputException($"{dir}: input_{i}.pb missing (the model has {inputNames.Count} inputs)");
+                }
+
+                inputs[inputNames[i]] = OnnxReader.LoadTensor(file);
+            }
+
+            Dictionary<string, Output>? expected = new(StringComparer.Ordinal);
+            for (var i = 0; i < outputNames.Count; i++)
+            {
+                var file = Path.Combine(dir, $"output_{i}.pb");
+                if (!File.Exists(file))
+                {
+                    expected = null;
+                    break;
+                }
+
+                var t = OnnxReader.LoadTensor(file);
+                expected[outputNames[i]] = new Output(t.Type, t.Dims, ToDoubles(t));
+            }
+
+            sets.Add(new DataSet(Path.GetFileName(dir), inputs, expected));
+        }
+
+        return sets;
+    }
+
+    /// <summary>Seeded inputs from the declared types: floats uniform in [-1, 1], integers in [0, 10), symbolic dims 1.</summary>
+    private static Dictionary<string, Tensor> RandomInputs(InferenceSession session, int seed)
+    {
+        var random = new Random(seed);
+        var inputs = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var name in session.InputNames)
+        {
+            var meta = session.InputMetadata[name];
+            var dims = meta.Dimensions.Select(d => d < 0 ? 1L : d).ToArray();
+            var type = ToDataType(meta.ElementDataType);
+            var n = (int)dims.Aggregate(1L, (a, b) => a * b);
+            var values = new double[n];
+            for (var i = 0; i < n; i++)
+            {
+                values[i] = type.IsFloatingPoint() ? (random.NextDouble() * 2) - 1 : type == DataType.Bool ? random.Next(2) : random.Next(10);
+            }
+
+            inputs[name] = FromDoubles(type, dims, values);
+        }
+
+        return inputs;
+    }
+
+    private static Dictionary<string, Output> Execute(InferenceSession session, Dictionary<string, Tensor> inputs)
+    {
+        var names = session.InputNames.ToList();
+        var values = new List<OrtValue>();
+        try
+        {
+            foreach (var name in names)
+            {
+                if (!inputs.TryGetValue(name, out var t))
+                {
+                    throw new ForgeInputException($"no data for model input '{name}'");
+                }
+
+                values.Add(ToOrtValue(t));
+            }
+
+            using var runOptions = new RunOptions();
+            using var results = session.Run(runOptions, names, values, session.OutputNames);
+            var outputs = new Dictionary<string, Output>(StringComparer.Ordinal);
+            for (var i = 0; i < session.OutputNames.Count; i++)
+            {
+                outputs[session.OutputNames[i]] = FromOrtValue(results[i]);
+            }
+
+            return outputs;
+        }
+        finally
+        {
+            foreach (var v in values)
+            {
+                v.Dispose();
+            }
+        }
+    }
+
+    internal static OutputCheck Compare(string set, string name, Output got, Output want, OptimizeCheckOptions options)
+    {
+        var tolerance = got.Type switch
+        {
+            DataType.Float16 or DataType.BFloat16 => options.Fp16Tolerance,
+            DataType.Float or DataType.Double => options.Fp32Tolerance,
+            _ => 0,
+        };
+        var nonFinite = got.Values.Any(v => !double.IsFinite(v)) || want.Values.Any(v => !double.IsFinite(v));
+        if (got.Values.Length != want.Values.Length || !got.Shape.SequenceEqual(want.Shape))
+        {
+            return new OutputCheck(set, name, got.Type.OnnxName(), double.PositiveInfinity, double.PositiveInfinity, nonFinite, tolerance, false);
+        }
+
+        double diff = 0, norm = 0, maxAbs = 0;
+        for (var i = 0; i < got.Values.Length; i++)
+        {
+            var d = got.Values[i] - want.Values[i];
+            diff += d * d;
+            norm += want.Values[i] * want.Values[i];
+            maxAbs = Math.Max(maxAbs, Math.Abs(d));
+        }
+
+        var rel = diff == 0 ? 0 : Math.Sqrt(diff) / Math.Max(Math.Sqrt(norm), 1e-30);
+        return new OutputCheck(set, name, got.Type.OnnxName(), rel, maxAbs, nonFinite, tolerance, !nonFinite && rel <= tolerance);
+    }
+
+    private static OrtValue ToOrtValue(Tensor t)
+    {
+        var span = t.Data.Span;
+        return t.Type switch
+        {
+            DataType.Float => OrtValue.CreateTensorValueFromMemory(MemoryMarshal.Cast<byte, float>(span).ToArray(), t.Dims),
+            DataType.Float16 => OrtValue.CreateTensorValueFromMemory(MemoryMarshal.Cast<byte, Float16>(span).ToArray(), t.Dims),
+            DataType.Double => OrtValue.CreateTensorValueFromMemory(MemoryMarshal.Cast<byte, double>(span).ToArray(), t.Dims),
+            DataType.Int64 => OrtValue.CreateTensorValueFromMemory(MemoryMarshal.Cast<byte, long>(span).ToArray(), t.Dims),
+            DataType.Int32 => OrtValue.CreateTensorValueFromMemory(MemoryMarshal.Cast<byte, int>(span).ToArray(), t.Dims),
+            DataType.Bool => OrtValue.CreateTensorValueFromMemory(span.ToArray().Select(b => b != 0).ToArray(), t.Dims),
+            DataType.UInt8 => OrtValue.CreateTensorValueFromMemory(span.ToArray(), t.Dims),
+            _ => throw new ForgeInputException($"input '{t.Name}': element type {t.Type.OnnxName()} is not supported by the check"),
+        };
+    }
+
+    private static Output FromOrtValue(OrtValue value)
+    {
+        var info = value.GetTensorTypeAndShape();
+        var shape = info.Shape;
+        var type = ToDataType(info.ElementDataType);
+        double[] values = type switch
+        {
+            DataType.Float => value.GetTensorDataAsSpan<float>().ToArray().Select(v => (double)v).ToArray(),
+            DataType.Float16 => value.GetTensorDataAsSpan<Float16>().ToArray().Select(v => (double)(float)v).ToArray(),
+            DataType.Double => value.GetTensorDataAsSpan<double>().ToArray(),
+            DataType.Int64 => value.GetTensorDataAsSpan<long>().ToArray().Select(v => (double)v).ToArray(),
+            DataType.Int32 => value.GetTensorDataAsSpan<int>().ToArray().Select(v => (double)v).ToArray(),
+            DataType.Bool => value.GetTensorDataAsSpan<bool>().ToArray().Select(v => v ? 1.0 : 0.0).ToArray(),
+            DataType.UInt8 => value.GetTensorDataAsSpan<byte>().ToArray().Select(v => (double)v).ToArray(),
+            _ => throw new PassFailedException($"output element type {type.OnnxName()} is not supported by the check"),
+        };
+        return new Output(type, shape, values);
+    }
+
+    private static double[] ToDoubles(Tensor t) => t.Type.IsFloatingPoint() ? t.ToDoubleArray() : t.ToInt64Array().Select(v => (double)v).ToArray();
+
+    private static Tensor FromDoubles(DataType type, long[] dims, double[] values) => type switch
+    {
+        DataType.Float => Tensor.FromFloats(dims, values.Select(v => (float)v).ToArray()),
+        DataType.Float16 => Tensor.FromArray(DataType.Float16, dims, values.Select(v => (Half)v).ToArray()),
+        DataType.Double => Tensor.FromArray(DataType.Double, dims, values),
+        DataType.Int64 => Tensor.FromInt64s(dims, values.Select(v => (long)v).ToArray()),
+        DataType.Int32 => Tensor.FromArray(DataType.Int32, dims, values.Select(v => (int)v).ToArray()),
+        DataType.Bool or DataType.UInt8 => Tensor.FromArray(type, dims, values.Select(v => (byte)v).ToArray()),
+        _ => throw new ForgeInputException($"model input of element type {type.OnnxName()} is not supported by the check"),
+    };
+
+    private static DataType ToDataType(TensorElementType t) => t switch
+    {
+        TensorElementType.Float => DataType.Float,
+        TensorElementType.Float16 => DataType.Float16,
+        TensorElementType.BFloat16 => DataType.BFloat16,
+        TensorElementType.Double => DataType.Double,
+        TensorElementType.Int64 => DataType.Int64,
+        TensorElementType.Int32 => DataType.Int32,
+        TensorElementType.Bool => DataType.Bool,
+        TensorElementType.UInt8 => DataType.UInt8,
+        TensorElementType.Int8 => DataType.Int8,
+        _ => DataType.Undefined,
+    };
+}
