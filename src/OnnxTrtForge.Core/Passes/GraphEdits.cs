@@ -1,0 +1,50 @@
+using OnnxTrtForge.Core.Evaluation;
+using OnnxTrtForge.Core.Ir;
+
+namespace OnnxTrtForge.Core.Passes;
+
+/// <summary>Small rewiring helpers the simplification passes share (main graph only).</summary>
+internal static class GraphEdits
+{
+    /// <summary>Initializers above this size are never read to decide a simplification.</summary>
+    public const long MaxInspectBytes = 1 << 16;
+
+    /// <summary>
+    /// Makes every reader of <paramref name="output"/> read <paramref name="replacement"/> and removes
+    /// <paramref name="node"/> once nothing reads it. Refuses (false) when the output is a graph output,
+    /// whose name is the model's signature.
+    /// </summary>
+    public static bool Bypass(Graph graph, Node node, Value output, Value replacement)
+    {
+        if (graph.Outputs.Contains(output) || ReferenceEquals(output, replacement))
+        {
+            return false;
+        }
+
+        output.ReplaceAllUsesWith(replacement, graph);
+        RemoveIfDead(graph, node);
+        return true;
+    }
+
+    /// <summary>Removes the node when none of its outputs is read or is a graph output.</summary>
+    public static bool RemoveIfDead(Graph graph, Node? node)
+    {
+        if (node is null || !ReferenceEquals(node.Graph, graph) || node.Outputs.Any(o => o.Uses.Count > 0 || graph.Outputs.Contains(o)))
+        {
+            return false;
+        }
+
+        graph.Remove(node);
+        return true;
+    }
+
+    /// <summary>The small constant payload of a value (an initializer that is not an overridable input), else null.</summary>
+    public static HostTensor? SmallConstant(Value? value) =>
+        value?.Initializer is { } t && !value.IsGraphInput && t.ByteLength <= MaxInspectBytes ? HostTensor.FromTensor(t) : null;
+
+    /// <summary>The only node reading <paramref name="value"/>, when it has exactly one use and is not a graph output.</summary>
+    public static Node? SoleUser(Graph graph, Value value) =>
+        value.Uses.Count == 1 && !graph.Outputs.Contains(value) ? value.Uses[0].Node : null;
+
+    public static long[]? StaticDims(Value? value) => value?.Type?.Kind == TypeKind.Tensor ? value.Type.StaticDims : null;
+}

@@ -1,0 +1,148 @@
+using OnnxTrtForge.Core.Evaluation;
+using OnnxTrtForge.Core.Ir;
+
+namespace OnnxTrtForge.Core.Passes;
+
+/// <summary>
+/// Exporters write GroupNorm as Reshape [N,G,-1] → InstanceNormalization → Reshape back → Mul γ → Add β.
+/// When the group count equals the channel count, each group is one channel, so the whole chain is one
+/// InstanceNormalization on the original tensor with scale s·γ and bias b·γ+β (s, b: the InstanceNorm's
+/// own per-group scale and bias). Within fp32 rounding; exact when s = 1 and b = 0, as exporters emit.
+/// </summary>
+public sealed class GroupNormAsInstanceNormPass : IGraphPass
+{
+    public string Name => "simplify-group-norm";
+
+    public PassResult Run(Model model)
+    {
+        var graph = model.Graph;
+        long fused = 0, affine = 0;
+        foreach (var norm in graph.Nodes.Where(n => n.Is("InstanceNormalization")).ToList())
+        {
+            if (TryFuse(graph, norm, out var withAffine))
+            {
+                fused++;
+                affine += withAffine;
+            }
+        }
+
+        return new PassResult(fused > 0)
+        {
+            Counters = new Dictionary<string, long> { ["group-norms"] = fused, ["affine-folded"] = affine },
+        };
+    }
+
+    private static bool TryFuse(Graph graph, Node norm, out int affineFolded)
+    {
+        affineFolded = 0;
+        var reshapeIn = norm.Input(0)?.Producer;
+        if (reshapeIn is null || !reshapeIn.Is("Reshape") || GraphEdits.SoleUser(graph, norm.Input(0)!) is null)
+        {
+            return false;
+        }
+
+        var x = reshapeIn.Input(0)!;
+        var xDims = GraphEdits.StaticDims(x);
+        var grouped = GraphEdits.StaticDims(norm.Input(0));
+        if (xDims is null || grouped is null || xDims.Length < 3 || grouped.Length != 3 || grouped[0] != xDims[0] || grouped[1] != xDims[1])
+        {
+            return false;
+        }
+
+        var scale = GraphEdits.SmallConstant(norm.Input(1));
+        var bias = GraphEdits.SmallConstant(norm.Input(2));
+        var normOut = norm.Outputs[0];
+        if (scale is null || bias is null || !scale.IsReal || GraphEdits.SoleUser(graph, normOut) is not { } reshapeOut || !reshapeOut.Is("Reshape")
+            || GraphEdits.StaticDims(reshapeOut.Outputs[0]) is not { } back || !back.SequenceEqual(xDims))
+        {
+            return false;
+        }
+
+        var channels = (int)xDims[1];
+        if (scale.Count != channels || bias.Count != channels || scale.Type != x.Type?.ElementType)
+        {
+            return false;
+        }
+
+        var s = scale.AsDoubles();
+        var b = bias.AsDoubles();
+        var result = reshapeOut.Outputs[0];
+        var last = reshapeOut;
+
+        // Optional per-channel affine: Mul by γ then Add β, each [C,1,...] (or broadcast-equivalent) constants.
+        if (GraphEdits.SoleUser(graph, result) is { } mul && mul.Is("Mul") && PerChannel(graph, mul, result, channels, xDims) is { } gamma)
+        {
+            for (var c = 0; c < channels; c++)
+            {
+                s[c] *= gamma[c];
+                b[c] *= gamma[c];
+            }
+
+            last = mul;
+            affineFolded = 1;
+            if (GraphEdits.SoleUser(graph, mul.Outputs[0]) is { } add && add.Is("Add") && PerChannel(graph, add, mul.Outputs[0], channels, xDims) is { } beta)
+            {
+                for (var c = 0; c < channels; c++)
+                {
+                    b[c] += beta[c];
+                }
+
+                last = add;
+            }
+        }
+
+        var type = scale.Type;
+        var newScale = graph.AddInitializer(HostTensor.Real(type, [channels], s).ToTensor(), graph.Names.Fresh("group_norm_scale"));
+        var newBias = graph.AddInitializer(HostTensor.Real(type, [channels], b).ToTensor(), graph.Names.Fresh("group_norm_bias"));
+        var attributes = norm.Attributes.Values.ToList();
+        var fused = graph.Create("InstanceNormalization", [x, newScale, newBias], attributes: attributes, anchor: norm);
+        fused.Outputs[0].Type = last.Outputs[0].Type;
+        if (!GraphEdits.Bypass(graph, last, last.Outputs[0], fused.Outputs[0]))
+        {
+            graph.Remove(fused);
+            graph.RemoveInitializer(newScale);
+            graph.RemoveInitializer(newBias);
+            affineFolded = 0;
+            return false;
+        }
+
+        // The chain (Add ← Mul ← Reshape ← InstanceNorm ← Reshape) is dead now, from the end.
+        var chain = new List<Node?> { last.Inputs[0]?.Producer, reshapeOut, norm, reshapeIn };
+        foreach (var node in chain.Distinct())
+        {
+            GraphEdits.RemoveIfDead(graph, node);
+        }
+
+        return true;
+    }
+
+    /// <summary>The per-channel values of the constant operand of a binary node whose other operand is <paramref name="data"/>.</summary>
+    private static double[]? PerChannel(Graph graph, Node node, Value data, int channels, long[] xDims)
+    {
+        var other = ReferenceEquals(node.Input(0), data) ? node.Input(1) : ReferenceEquals(node.Input(1), data) ? node.Input(0) : null;
+        var c = GraphEdits.SmallConstant(other);
+        if (c is null || !c.IsReal || c.Type != data.Type?.ElementType || graph.Outputs.Contains(node.Outputs[0]))
+        {
+            return null;
+        }
+
+        // Must broadcast against x without changing its shape, and vary only along axis 1.
+        if (ShapeMath.Broadcast([xDims, c.Dims]) is not { } dims || !dims.SequenceEqual(xDims) || c.Rank > xDims.Length)
+        {
+            return null;
+        }
+
+        var offset = xDims.Length - c.Rank;
+        for (var i = 0; i < c.Rank; i++)
+        {
+            if (i + offset != 1 && c.Dims[i] != 1)
+            {
+                return null;
+            }
+        }
+
+        var values = c.AsDoubles();
+        var channelAxis = 1 - offset;
+        return Enumerable.Range(0, channels).Select(k => channelAxis >= 0 && c.Dims[channelAxis] == channels ? values[k] : values[0]).ToArray();
+    }
+}

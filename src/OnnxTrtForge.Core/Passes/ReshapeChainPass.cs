@@ -1,0 +1,175 @@
+using OnnxTrtForge.Core.Evaluation;
+using OnnxTrtForge.Core.Ir;
+using Attribute = OnnxTrtForge.Core.Ir.Attribute;
+
+namespace OnnxTrtForge.Core.Passes;
+
+/// <summary>
+/// Shortens layout chains: a reshape-like op (Reshape, Unsqueeze, Squeeze, Flatten) whose result has
+/// the input's static shape goes; two in a row become one (Unsqueeze∘Unsqueeze stays an Unsqueeze, the
+/// rest a Reshape to the static result shape); Transpose∘Transpose becomes one Transpose of the composed
+/// permutation, and an identity permutation goes. Pure data movement, so bit-exact.
+/// </summary>
+public sealed class ReshapeChainPass : IGraphPass
+{
+    private static readonly HashSet<string> ReshapeLike = ["Reshape", "Unsqueeze", "Squeeze", "Flatten"];
+
+    public string Name => "simplify-reshape-transpose";
+
+    public PassResult Run(Model model)
+    {
+        var graph = model.Graph;
+        var opset = model.OnnxOpset;
+        long noop = 0, reshapes = 0, transposes = 0;
+        foreach (var node in graph.Nodes.ToList())
+        {
+            if (!ReferenceEquals(node.Graph, graph) || !node.IsOnnxDomain || node.Input(0) is not { } input)
+            {
+                continue;
+            }
+
+            var output = node.Outputs[0];
+            if (ReshapeLike.Contains(node.OpType))
+            {
+                var inDims = GraphEdits.StaticDims(input);
+                var outDims = GraphEdits.StaticDims(output);
+                if (inDims is not null && outDims is not null && inDims.SequenceEqual(outDims) && GraphEdits.Bypass(graph, node, output, input))
+                {
+                    noop++;
+                }
+                else if (outDims is not null && input.Producer is { } inner && inner.IsOnnxDomain && ReshapeLike.Contains(inner.OpType)
+                    && inner.Input(0) is { } source && GraphEdits.SoleUser(graph, input) is not null && MergeReshapes(graph, inner, node, source, outDims, opset))
+                {
+                    reshapes++;
+                }
+            }
+            else if (node.OpType == "Transpose")
+            {
+                var perm = Permutation(node, input);
+                if (perm is null)
+                {
+                    continue;
+                }
+
+                if (IsIdentity(perm) && GraphEdits.Bypass(graph, node, output, input))
+                {
+                    transposes++;
+                }
+                else if (input.Producer is { } inner && inner.Is("Transpose") && inner.Input(0) is { } source && GraphEdits.SoleUser(graph, input) is not null
+                    && Permutation(inner, source) is { } first)
+                {
+                    // out[i] = mid[perm[i]] = src[first[perm[i]]]
+                    var composed = perm.Select(p => first[p]).ToArray();
+                    if (IsIdentity(composed))
+                    {
+                        if (GraphEdits.Bypass(graph, node, output, source))
+                        {
+                            GraphEdits.RemoveIfDead(graph, inner);
+                            transposes += 2;
+                        }
+                    }
+                    else
+                    {
+                        node.SetInput(0, source);
+                        node.Attributes["perm"] = Attribute.IntList("perm", composed);
+                        GraphEdits.RemoveIfDead(graph, inner);
+                        transposes++;
+                    }
+                }
+            }
+        }
+
+        return new PassResult(noop + reshapes + transposes > 0)
+        {
+            Counters = new Dictionary<string, long> { ["no-op-reshapes"] = noop, ["reshapes-merged"] = reshapes, ["transposes"] = transposes },
+        };
+    }
+
+    private static bool MergeReshapes(Graph graph, Node inner, Node outer, Value source, long[] outDims, long opset)
+    {
+        if (inner.OpType == "Unsqueeze" && outer.OpType == "Unsqueeze" && GraphEdits.StaticDims(source) is { } srcDims)
+        {
+            // Positions of size-1 dims inserted by the two steps, read off the static shapes.
+            var axes = InsertedAxes(srcDims, outDims);
+            if (axes is not null)
+            {
+                return Replace(graph, outer, inner, "Unsqueeze", source, axes, opset);
+            }
+        }
+
+        var shape = graph.AddInitializer(HostTensor.Int64s(outDims).ToTensor(), graph.Names.Fresh("reshape_shape"));
+        var reshape = graph.Create("Reshape", [source, shape], anchor: outer);
+        reshape.Outputs[0].Type = outer.Outputs[0].Type;
+        if (!GraphEdits.Bypass(graph, outer, outer.Outputs[0], reshape.Outputs[0]))
+        {
+            graph.Remove(reshape);
+            graph.RemoveInitializer(shape);
+            return false;
+        }
+
+        GraphEdits.RemoveIfDead(graph, inner);
+        return true;
+    }
+
+    private static bool Replace(Graph graph, Node outer, Node inner, string op, Value source, long[] axes, long opset)
+    {
+        Node merged;
+        if (opset >= 13)
+        {
+            var axesValue = graph.AddInitializer(HostTensor.Int64s(axes).ToTensor(), graph.Names.Fresh("unsqueeze_axes"));
+            merged = graph.Create(op, [source, axesValue], anchor: outer);
+        }
+        else
+        {
+            merged = graph.Create(op, [source], attributes: [Attribute.IntList("axes", axes)], anchor: outer);
+        }
+
+        merged.Outputs[0].Type = outer.Outputs[0].Type;
+        if (!GraphEdits.Bypass(graph, outer, outer.Outputs[0], merged.Outputs[0]))
+        {
+            graph.Remove(merged);
+            return false;
+        }
+
+        GraphEdits.RemoveIfDead(graph, inner);
+        return true;
+    }
+
+    /// <summary>The output axes that are inserted 1s when <paramref name="result"/> is <paramref name="source"/> with 1s added; null when it is not.</summary>
+    private static long[]? InsertedAxes(long[] source, long[] result)
+    {
+        var axes = new List<long>();
+        var k = 0;
+        for (var i = 0; i < result.Length; i++)
+        {
+            if (k < source.Length && result[i] == source[k])
+            {
+                k++;
+            }
+            else if (result[i] == 1)
+            {
+                axes.Add(i);
+            }
+            else
+            {
+                return null;
+            }
+        }
+
+        return k == source.Length && axes.Count == result.Length - source.Length ? axes.ToArray() : null;
+    }
+
+    private static long[]? Permutation(Node node, Value input)
+    {
+        var rank = input.Type?.Shape?.Count;
+        var perm = node.GetInts("perm")?.ToArray();
+        if (perm is null)
+        {
+            return rank is { } r ? Enumerable.Range(0, r).Reverse().Select(i => (long)i).ToArray() : null;
+        }
+
+        return perm;
+    }
+
+    private static bool IsIdentity(long[] perm) => perm.Select((p, i) => p == i).All(b => b);
+}
