@@ -16,11 +16,13 @@ namespace OnnxTrtForge.Core.Passes;
 /// of the model's original weight bytes (or <paramref name="MinGrowthBytes"/>, whichever is larger).
 /// </param>
 /// <param name="MinGrowthBytes">Growth always allowed, so tiny models still get their shape chains folded.</param>
+/// <param name="MaxGrowthBytes">An absolute cap on the net growth, whatever the model's size.</param>
 public sealed record ConstantFoldingOptions(
     long MaxOutputBytes = 1 << 20,
     long MaxInputBytes = 16 << 20,
     double MaxGrowthFraction = 0.01,
-    long MinGrowthBytes = 1 << 20);
+    long MinGrowthBytes = 1 << 20,
+    long MaxGrowthBytes = long.MaxValue);
 
 /// <summary>
 /// Folds nodes whose inputs are all constants (initializers) through the op-keyed evaluator registry,
@@ -49,7 +51,7 @@ public sealed class ConstantFoldingPass : IGraphPass
         var graph = model.Graph;
         var opset = model.OnnxOpset;
         var originalWeights = graph.Initializers.Sum(v => v.Initializer!.ByteLength);
-        var budget = Math.Max(options.MinGrowthBytes, (long)(options.MaxGrowthFraction * originalWeights));
+        var budget = Math.Min(options.MaxGrowthBytes, Math.Max(options.MinGrowthBytes, (long)(options.MaxGrowthFraction * originalWeights)));
         var cache = new Dictionary<Value, HostTensor?>();
         var order = Graph.TopologicalOrder(graph.Nodes) ?? graph.Nodes.ToList();
         long folded = 0, growth = 0, skippedSize = 0, removedInputs = 0;

@@ -29,6 +29,7 @@ public sealed class PassRegistry
             "remove-redundant-casts",
             "simplify-arithmetic",
             "simplify-reshape-transpose",
+            "simplify-group-norm",
             "absorb-transpose-into-einsum",
             "cse",
             "remove-dead-nodes"),
@@ -51,7 +52,14 @@ public sealed class PassRegistry
         .Register<UnusedInitializerRemovalPass>()
         .Register<InitializerDeduplicationPass>()
         .Register<CommonSubexpressionEliminationPass>()
-        .Register<TopologicalSortPass>();
+        .Register<TopologicalSortPass>()
+        .Register<ShapeInferencePass>()
+        .Register("fold-constants", o => new ConstantFoldingPass(new ConstantFoldingOptions(MaxOutputBytes: o.FoldOutputLimitBytes, MaxGrowthBytes: o.MaxWeightGrowthBytes)))
+        .Register<CastCleanupPass>()
+        .Register<ArithmeticSimplificationPass>()
+        .Register<ReshapeChainPass>()
+        .Register<GroupNormAsInstanceNormPass>()
+        .Register<EinsumTransposeAbsorptionPass>();
 
     public IReadOnlyList<string> Names => order;
 
