@@ -8,6 +8,8 @@ var root = new RootCommand("forge: ONNX → optimized ONNX → TensorRT engines,
 root.Options.Add(verbose);
 root.Subcommands.Add(InspectCommand.Create());
 root.Subcommands.Add(ConvertCommand.Create());
+root.Subcommands.Add(BuildCommand.Create());
+root.Subcommands.Add(BenchCommand.Create());
 
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0 && !args.Contains("--help") && !args.Contains("-h"))
