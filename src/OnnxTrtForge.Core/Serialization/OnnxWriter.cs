@@ -71,6 +71,10 @@ public static class OnnxWriter
         }
     }
 
+    /// <summary>Writes one tensor as a serialized TensorProto with raw_data (the ONNX test-data .pb format), atomically.</summary>
+    public static void SaveTensor(Tensor tensor, string path) =>
+        Reports.AtomicFile.WriteAllBytes(path, IrToProto.ToTensorProto(tensor, withData: true).ToByteArray());
+
     private static bool IsInUse(Model model, string dataPath) =>
         model.MappedFiles.Any(f => string.Equals(f.Path, dataPath, StringComparison.Ordinal));
 

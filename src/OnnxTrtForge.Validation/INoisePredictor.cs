@@ -1,0 +1,20 @@
+namespace OnnxTrtForge.Validation;
+
+/// <summary>
+/// Something that predicts noise like a UNet: given the (already scaled) latent batch, the timestep and the text
+/// embeddings, it writes the noise prediction. Buffers belong to the caller and are reused across steps; shapes are
+/// those of <see cref="Signature"/> with the batch the loop chose.
+/// </summary>
+public interface INoisePredictor : IDisposable
+{
+    UnetSignature Signature { get; }
+
+    /// <summary>A short description for reports (model file, runtime, device).</summary>
+    string Description { get; }
+
+    /// <param name="sample">Latent batch, NCHW, <paramref name="sampleDims"/>.</param>
+    /// <param name="timestep">The scheduler's timestep value (converted to the model's timestep type).</param>
+    /// <param name="embeddings">Text embeddings, <paramref name="embeddingDims"/>.</param>
+    /// <param name="noise">Receives the prediction, the sample's shape.</param>
+    ValueTask PredictAsync(ReadOnlyMemory<float> sample, long[] sampleDims, double timestep, ReadOnlyMemory<float> embeddings, long[] embeddingDims, Memory<float> noise, CancellationToken ct);
+}
