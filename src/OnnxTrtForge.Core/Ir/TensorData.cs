@@ -25,6 +25,42 @@ public abstract class TensorData
         }
     }
 
+    /// <summary>SHA-256 of the payload, streamed (never maps gigabytes into this process's resident set).</summary>
+    public byte[] ComputeSha256()
+    {
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        using var sink = new HashSink(hash);
+        CopyTo(sink);
+        return hash.GetHashAndReset();
+    }
+
+    private sealed class HashSink(System.Security.Cryptography.IncrementalHash hash) : Stream
+    {
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override void Flush()
+        {
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => hash.AppendData(buffer, offset, count);
+
+        public override void Write(ReadOnlySpan<byte> buffer) => hash.AppendData(buffer);
+    }
+
     /// <summary>Where the bytes live, for reports: "embedded", "external:FILE" or "computed".</summary>
     public abstract string Origin { get; }
 
@@ -80,13 +116,36 @@ public sealed unsafe class MappedTensorData : TensorData
         }
     }
 
+    /// <summary>
+    /// Streams through ordinary reads rather than the map, so copying gigabytes of weights goes through
+    /// the page cache without growing this process's resident set.
+    /// </summary>
     public override void CopyTo(Stream destination)
     {
-        const int chunk = 1 << 20;
-        for (long done = 0; done < Length; done += chunk)
+        if (destination is FileStream target && OperatingSystem.IsLinux() && KernelCopy.TryCopy(file.Handle, offset, target, Length))
         {
-            var n = (int)Math.Min(chunk, Length - done);
-            destination.Write(new ReadOnlySpan<byte>(file.Pointer + offset + done, n));
+            return;
+        }
+
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 20);
+        try
+        {
+            var handle = file.Handle;
+            for (long done = 0; done < Length;)
+            {
+                var n = RandomAccess.Read(handle, buffer.AsSpan(0, (int)Math.Min(buffer.Length, Length - done)), offset + done);
+                if (n <= 0)
+                {
+                    throw new IOException($"{file.Path}: file ended at byte {offset + done} while copying a tensor");
+                }
+
+                destination.Write(buffer, 0, n);
+                done += n;
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 }
@@ -101,6 +160,7 @@ public sealed unsafe class MappedFile : IDisposable
     private MemoryMappedFile? map;
     private MemoryMappedViewAccessor? view;
     private byte* pointer;
+    private Microsoft.Win32.SafeHandles.SafeFileHandle? handle;
 
     public MappedFile(string path)
     {
@@ -122,6 +182,18 @@ public sealed unsafe class MappedFile : IDisposable
             }
 
             return pointer;
+        }
+    }
+
+    /// <summary>A read handle for streaming copies, opened on first use.</summary>
+    internal Microsoft.Win32.SafeHandles.SafeFileHandle Handle
+    {
+        get
+        {
+            lock (gate)
+            {
+                return handle ??= File.OpenHandle(Path, FileMode.Open, FileAccess.Read, FileShare.Read);
+            }
         }
     }
 
@@ -155,6 +227,8 @@ public sealed unsafe class MappedFile : IDisposable
     {
         lock (gate)
         {
+            handle?.Dispose();
+            handle = null;
             if (view is not null)
             {
                 view.SafeMemoryMappedViewHandle.ReleasePointer();
@@ -170,5 +244,44 @@ public sealed unsafe class MappedFile : IDisposable
 
             pointer = null;
         }
+    }
+}
+
+/// <summary>
+/// File-to-file copies inside the kernel (Linux copy_file_range), as cp does: no bytes pass through
+/// this process, which makes saving gigabytes of weights as fast as copying the file.
+/// </summary>
+internal static partial class KernelCopy
+{
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial nint copy_file_range(int fdIn, ref long offIn, int fdOut, ref long offOut, nuint length, uint flags);
+
+    /// <summary>Copies <paramref name="length"/> bytes at <paramref name="offset"/> to the stream's position; false when the kernel can't (the caller falls back).</summary>
+    public static bool TryCopy(Microsoft.Win32.SafeHandles.SafeFileHandle source, long offset, FileStream destination, long length)
+    {
+        destination.Flush();
+        var outOffset = destination.Position;
+        var inOffset = offset;
+        var remaining = length;
+        var inFd = (int)source.DangerousGetHandle();
+        var outFd = (int)destination.SafeFileHandle.DangerousGetHandle();
+        while (remaining > 0)
+        {
+            var n = copy_file_range(inFd, ref inOffset, outFd, ref outOffset, (nuint)Math.Min(remaining, 1L << 30), 0);
+            if (n <= 0)
+            {
+                if (remaining == length)
+                {
+                    return false;
+                }
+
+                throw new IOException($"copy_file_range failed after {length - remaining} of {length} bytes (errno {Marshal.GetLastPInvokeError()})");
+            }
+
+            remaining -= n;
+        }
+
+        destination.Seek(outOffset, SeekOrigin.Begin);
+        return true;
     }
 }
