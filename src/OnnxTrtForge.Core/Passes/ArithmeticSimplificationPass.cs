@@ -111,14 +111,15 @@ public sealed class ArithmeticSimplificationPass : IGraphPass
             return false;
         }
 
+        // Rewrite the outer node in place (its output, possibly a graph output, keeps its name).
         var constant = graph.AddInitializer(HostTensor.Real(a.Type, a.Rank >= b.Rank ? a.Dims : b.Dims, [product]).ToTensor(), graph.Names.Fresh("scale"));
-        var merged = graph.Create("Mul", [x, constant], anchor: outer);
-        merged.Outputs[0].Type = outer.Outputs[0].Type;
-        if (!GraphEdits.Bypass(graph, outer, outer.Outputs[0], merged.Outputs[0]))
+        var oldConstant = outer.Inputs[1 - outerSlot];
+        outer.OpType = "Mul";
+        outer.SetInput(0, x);
+        outer.SetInput(1, constant);
+        if (oldConstant is { IsInitializer: true, Uses.Count: 0 } && !graph.Outputs.Contains(oldConstant) && !oldConstant.IsGraphInput)
         {
-            graph.Remove(merged);
-            graph.RemoveInitializer(constant);
-            return false;
+            graph.RemoveInitializer(oldConstant);
         }
 
         GraphEdits.RemoveIfDead(graph, inner);
