@@ -34,6 +34,12 @@ public sealed class ToFp16Pass(Fp16Options? options = null) : IGraphPass
             throw new PassFailedException($"to-fp16: the input model is already type-inconsistent: {before.Problems[0]}");
         }
 
+        if (ComputesInHalf(model, before, target) is { } sample)
+        {
+            // an fp16 export (autocast) or an earlier run of this pass: its float32 islands are deliberate, keep them
+            return new PassResult(false) { Notes = [$"already computes in {target.OnnxName()} ({sample}); left as it is"] };
+        }
+
         var planner = new PrecisionPlanner(Options, before);
         var plans = planner.Plan(model);
         var rewrite = new Rewrite(model, Options, planner, before);
@@ -66,6 +72,28 @@ public sealed class ToFp16Pass(Fp16Options? options = null) : IGraphPass
             },
             Notes = notes,
         };
+    }
+
+    /// <summary>A node of the model (subgraphs included) whose type variable already is <paramref name="half"/>, or null.</summary>
+    private static Node? ComputesInHalf(Model model, TypeCheckResult types, DataType half)
+    {
+        foreach (var node in model.Graph.AllNodes())
+        {
+            if (OpTypeSignatures.Of(node) is not { HasTypeVariable: true } signature || node.Is("Cast") || node.Is("Identity"))
+            {
+                continue;
+            }
+
+            for (var i = 0; i < node.Inputs.Count; i++)
+            {
+                if (signature.InputAt(i) == InputSlot.T && node.Inputs[i] is { } input && types.TypeOf(input) == half)
+                {
+                    return node;
+                }
+            }
+        }
+
+        return null;
     }
 
     /// <summary>The edits of one run: types, Cast insertion (one per value and type), constant conversion.</summary>

@@ -141,11 +141,6 @@ internal sealed class PrecisionPlanner(Fp16Options options, TypeCheckResult type
 
     private bool ReadsOverflowingConstant(NodePlan plan)
     {
-        if (options.ClampOutOfRange)
-        {
-            return false;
-        }
-
         var overflow = false;
         for (var i = 0; i < plan.Node.Inputs.Count; i++)
         {
@@ -164,7 +159,7 @@ internal sealed class PrecisionPlanner(Fp16Options options, TypeCheckResult type
             overflow |= count > 0;
         }
 
-        return overflow;
+        return overflow && !options.ClampOutOfRange;
     }
 
     /// <summary>A float constant at this slot takes the node's precision (T slots, and the free slots such as Pow's exponent).</summary>

@@ -1,0 +1,353 @@
+using OnnxTrtForge.Core.Ir;
+using OnnxTrtForge.Core.Passes;
+using OnnxTrtForge.Core.Passes.Fp16;
+using OnnxTrtForge.Core.Serialization;
+using OnnxTrtForge.Core.Tests.Passes.Fp16;
+using OnnxTrtForge.Testing;
+using IrAttribute = OnnxTrtForge.Core.Ir.Attribute;
+
+namespace OnnxTrtForge.Core.Tests.Passes;
+
+public sealed class ToFp16PassTests
+{
+    /// <summary>x[2,8] → MatMul(W1) → h; ReduceMean(h) → m; Sub(h, m) → d; MatMul(d, W2) → y.</summary>
+    private static (Model Model, Value H, Value Y) MatMulNormMatMul(float biasValue = 0.5f)
+    {
+        var graph = new Graph("g");
+        var model = new Model(graph);
+        model.OpsetImports[""] = 17;
+        var x = graph.AddInput("x", TypeInfo.OfTensor(DataType.Float, [2, 8]));
+        var w1 = graph.AddInitializer(OrtHarness.Random([8, 8], 1), "W1");
+        var w2 = graph.AddInitializer(OrtHarness.Random([8, 4], 2), "W2");
+        var b = graph.AddInitializer(Tensor.FromFloats([4], [biasValue, -biasValue, 0.25f, 1f]), "B");
+        var h = graph.Create("MatMul", [x, w1], nameHint: "mm1").Outputs[0];
+        var m = graph.Create("ReduceMean", [h], attributes: [IrAttribute.IntList("axes", [1]), IrAttribute.Int("keepdims", 1)], nameHint: "mean").Outputs[0];
+        var d = graph.Create("Sub", [h, m], nameHint: "sub").Outputs[0];
+        var p = graph.Create("MatMul", [d, w2], nameHint: "mm2").Outputs[0];
+        var y = graph.Create("Add", [p, b], nameHint: "bias").Outputs[0];
+        y.Type = TypeInfo.OfTensor(DataType.Float, [2, 4]);
+        graph.Outputs.Add(y);
+        return (model, h, y);
+    }
+
+    private static List<Node> Casts(Graph graph) => graph.Nodes.Where(n => n.Is("Cast")).ToList();
+
+    private static DataType CastTo(Node cast) => (DataType)cast.GetInt("to", 0);
+
+    private static void AssertSameOutputs(IReadOnlyList<Tensor> before, IReadOnlyList<Tensor> after, double tolerance)
+    {
+        Assert.Equal(before.Count, after.Count);
+        for (var i = 0; i < before.Count; i++)
+        {
+            Assert.False(OrtHarness.HasNaNOrInf(after[i]));
+            var rel = OrtHarness.RelativeL2(after[i], before[i]);
+            Assert.True(rel <= tolerance, $"output {i}: relative L2 {rel:E3} > {tolerance:E1}");
+        }
+    }
+
+    [Fact]
+    public void Wraps_a_blocked_reduction_in_casts_and_keeps_io_float32()
+    {
+        var (model, h, y) = MatMulNormMatMul();
+        var inputs = new[] { OrtHarness.Random([2, 8], 7) };
+        var before = OrtHarness.Run(model, inputs);
+        var outputName = y.Name;
+
+        var result = new ToFp16Pass().Run(model);
+
+        Assert.True(result.Modified);
+        var graph = model.Graph;
+        Assert.Equal(DataType.Float, graph.Inputs[0].Type!.ElementType);
+        Assert.Equal(DataType.Float, graph.Outputs[0].Type!.ElementType);
+        Assert.Equal(outputName, graph.Outputs[0].Name);
+        Assert.NotEqual(outputName, y.Name);
+        Assert.All(graph.Initializers, w => Assert.Equal(DataType.Float16, w.Initializer!.Type));
+
+        var mean = graph.Nodes.Single(n => n.Is("ReduceMean"));
+        var sub = graph.Nodes.Single(n => n.Is("Sub"));
+        Assert.True(mean.Inputs[0]!.Producer!.Is("Cast"));
+        Assert.Same(h, mean.Inputs[0]!.Producer!.Inputs[0]);
+        Assert.Equal(DataType.Float, CastTo(mean.Inputs[0]!.Producer!));
+        Assert.Same(h, sub.Inputs[0]);
+        Assert.Equal(DataType.Float16, CastTo(sub.Inputs[1]!.Producer!));
+        Assert.Same(mean.Outputs[0], sub.Inputs[1]!.Producer!.Inputs[0]);
+
+        // x→fp16 at the input, h→fp32 into the island, mean→fp16 out of it, y→fp32 at the output
+        Assert.Equal(4, Casts(graph).Count);
+        Assert.Equal(4, result.Counters["casts-inserted"]);
+        Assert.Same(y, graph.Outputs[0].Producer!.Inputs[0]);
+        AssertSameOutputs(before, OrtHarness.Run(model, inputs), 1e-2);
+    }
+
+    [Fact]
+    public void Shares_one_cast_per_value_and_type()
+    {
+        var (model, h, _) = MatMulNormMatMul();
+        var graph = model.Graph;
+        var second = graph.Create("ReduceMean", [h], attributes: [IrAttribute.IntList("axes", [1]), IrAttribute.Int("keepdims", 1)], anchor: graph.Nodes.Single(n => n.Is("Sub")), nameHint: "mean2").Outputs[0];
+        var sub = graph.Nodes.Single(n => n.Is("Sub"));
+        var both = graph.Create("Add", [sub.Inputs[1], second], anchor: sub, nameHint: "sum").Outputs[0];
+        sub.SetInput(1, both);
+        var inputs = new[] { OrtHarness.Random([2, 8], 8) };
+        var before = OrtHarness.Run(model, inputs);
+
+        new ToFp16Pass().Run(model);
+
+        var castsOfH = Casts(graph).Where(c => ReferenceEquals(c.Inputs[0], h)).ToList();
+        Assert.Single(castsOfH);
+        Assert.All(graph.Nodes.Where(n => n.Is("ReduceMean")), n => Assert.Same(castsOfH[0].Outputs[0], n.Inputs[0]));
+
+        // the Add of the two means joins the float32 island: one Cast leaves it, none enters
+        var add = graph.Nodes.Single(n => n.Name.StartsWith("sum", StringComparison.Ordinal));
+        Assert.All(add.Inputs, i => Assert.Equal(DataType.Float, TypeConsistencyChecker.Check(model).TypeOf(i!)));
+        Assert.DoesNotContain(Casts(graph), c => c.Inputs[0]!.Producer is { } p && p.Is("Cast"));
+        AssertSameOutputs(before, OrtHarness.Run(model, inputs), 1e-2);
+    }
+
+    [Fact]
+    public void Without_keep_io_types_inputs_and_outputs_become_fp16()
+    {
+        var (model, _, _) = MatMulNormMatMul();
+        var inputs = new[] { OrtHarness.Random([2, 8], 9) };
+        var before = OrtHarness.Run(model, inputs);
+
+        new ToFp16Pass(new Fp16Options { KeepIoTypes = false }).Run(model);
+
+        var graph = model.Graph;
+        Assert.Equal(DataType.Float16, graph.Inputs[0].Type!.ElementType);
+        Assert.Equal(DataType.Float16, graph.Outputs[0].Type!.ElementType);
+        Assert.Equal(2, Casts(graph).Count);
+        var after = OrtHarness.Run(model, inputs);
+        Assert.Equal(DataType.Float16, after[0].Type);
+        AssertSameOutputs(before, after, 1e-2);
+    }
+
+    [Fact]
+    public void An_out_of_range_initializer_stays_float32_with_its_consumer_and_is_reported()
+    {
+        var (model, _, _) = MatMulNormMatMul(biasValue: 1e6f);
+        var inputs = new[] { OrtHarness.Random([2, 8], 10) };
+        var before = OrtHarness.Run(model, inputs);
+
+        var result = new ToFp16Pass().Run(model);
+
+        var graph = model.Graph;
+        Assert.Equal(DataType.Float, graph.FindInitializer("B")!.Initializer!.Type);
+        Assert.Equal(DataType.Float16, graph.FindInitializer("W2")!.Initializer!.Type);
+        var add = graph.Nodes.Single(n => n.Is("Add"));
+        Assert.Same(graph.Outputs[0], add.Outputs[0]);
+        Assert.Equal(DataType.Float, CastTo(add.Inputs[0]!.Producer!));
+        Assert.Equal(1, result.Counters["constants-kept-out-of-range"]);
+        Assert.Contains(result.Notes, n => n.Contains("'B'", StringComparison.Ordinal) && n.Contains("kept float32", StringComparison.Ordinal));
+        AssertSameOutputs(before, OrtHarness.Run(model, inputs), 1e-2);
+    }
+
+    [Fact]
+    public void Clamping_converts_an_out_of_range_initializer_to_the_largest_fp16()
+    {
+        var (model, _, _) = MatMulNormMatMul(biasValue: 1e6f);
+
+        var result = new ToFp16Pass(new Fp16Options { ClampOutOfRange = true }).Run(model);
+
+        var b = model.Graph.FindInitializer("B")!.Initializer!;
+        Assert.Equal(DataType.Float16, b.Type);
+        Assert.Equal([65504.0, -65504.0, 0.25, 1.0], b.ToDoubleArray());
+        Assert.Contains(result.Notes, n => n.Contains("clamped", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_blocked_node_name_computes_in_float32()
+    {
+        var (model, _, _) = MatMulNormMatMul();
+        var inputs = new[] { OrtHarness.Random([2, 8], 11) };
+        var before = OrtHarness.Run(model, inputs);
+        var name = model.Graph.Nodes.Single(n => n.OpType == "MatMul" && n.Name.StartsWith("mm2", StringComparison.Ordinal)).Name;
+
+        new ToFp16Pass(new Fp16Options { NodeBlockList = new HashSet<string> { name } }).Run(model);
+
+        var mm2 = model.Graph.Nodes.Single(n => n.Name == name);
+        var types = TypeConsistencyChecker.Check(model);
+        Assert.Equal(DataType.Float, types.TypeOf(mm2.Outputs[0]));
+        Assert.Equal(DataType.Float, types.TypeOf(mm2.Inputs[1]!));
+        Assert.Equal(DataType.Float16, types.TypeOf(model.Graph.Nodes.Single(n => n.Name.StartsWith("mm1", StringComparison.Ordinal)).Outputs[0]));
+        AssertSameOutputs(before, OrtHarness.Run(model, inputs), 1e-2);
+    }
+
+    [Fact]
+    public void Retypes_casts_and_constant_of_shape_without_chaining_casts()
+    {
+        var graph = new Graph("g");
+        var model = new Model(graph);
+        model.OpsetImports[""] = 17;
+        var x = graph.AddInput("x", TypeInfo.OfTensor(DataType.Float, [2, 8]));
+        var w = graph.AddInitializer(OrtHarness.Random([8, 8], 3), "W");
+        var k = graph.AddInitializer(Tensor.FromInt64s([1], [3]), "k");
+        var h = graph.Create("MatMul", [x, w]).Outputs[0];
+        var shape = graph.Create("Shape", [h]).Outputs[0];
+        var fill = graph.Create("ConstantOfShape", [shape], attributes: [IrAttribute.TensorValue("value", Tensor.FromFloats([1], [1.5f]))]).Outputs[0];
+        var kf = graph.Create("Cast", [k], attributes: [IrAttribute.Int("to", (long)DataType.Float)]).Outputs[0];
+        var a = graph.Create("Add", [h, fill]).Outputs[0];
+        var scaled = graph.Create("Mul", [a, kf]).Outputs[0];
+        var y = graph.Create("MatMul", [scaled, w]).Outputs[0];
+        var s = graph.Create("Sin", [kf]).Outputs[0];
+        var z = graph.Create("Add", [y, s]).Outputs[0];
+        z.Type = TypeInfo.OfTensor(DataType.Float, [2, 8]);
+        graph.Outputs.Add(z);
+        var inputs = new[] { OrtHarness.Random([2, 8], 12) };
+        var before = OrtHarness.Run(model, inputs);
+
+        new ToFp16Pass().Run(model);
+
+        var constantOfShape = graph.Nodes.Single(n => n.Is("ConstantOfShape"));
+        Assert.Equal(DataType.Float16, constantOfShape.Attributes["value"].T!.Type);
+        Assert.Equal([1.5], constantOfShape.Attributes["value"].T!.ToDoubleArray());
+
+        // k feeds the fp16 Mul and the float32 Sin: two casts of the int64 source, never a Cast of a Cast
+        var castsOfK = Casts(graph).Where(c => ReferenceEquals(c.Inputs[0], k)).Select(CastTo).Order().ToList();
+        Assert.Equal([DataType.Float, DataType.Float16], castsOfK);
+        Assert.DoesNotContain(Casts(graph), c => c.Inputs[0]!.Producer is { } p && p.Is("Cast"));
+        AssertSameOutputs(before, OrtHarness.Run(model, inputs), 1e-2);
+    }
+
+    [Fact]
+    public void Converts_inside_if_branches_and_keeps_the_if_interface_float32()
+    {
+        var graph = new Graph("g");
+        var model = new Model(graph);
+        model.OpsetImports[""] = 17;
+        var x = graph.AddInput("x", TypeInfo.OfTensor(DataType.Float, [2, 8]));
+        var cond = graph.AddInput("cond", TypeInfo.OfTensor(DataType.Bool, Array.Empty<long>()));
+        var w = graph.AddInitializer(OrtHarness.Random([8, 8], 4), "W");
+        Graph Branch(string name, int seed)
+        {
+            var branch = new Graph(name, graph);
+            var local = branch.AddInitializer(OrtHarness.Random([8, 8], seed), name + "_W");
+            var inner = branch.Create("MatMul", [x, local], nameHint: name + "_mm").Outputs[0];
+            var outer = branch.Create("MatMul", [inner, w], nameHint: name + "_mm2").Outputs[0];
+            outer.Type = TypeInfo.OfTensor(DataType.Float, [2, 8]);
+            branch.Outputs.Add(outer);
+            return branch;
+        }
+
+        var ifNode = graph.Create("If", [cond], attributes: [IrAttribute.GraphValue("then_branch", Branch("then", 5)), IrAttribute.GraphValue("else_branch", Branch("else", 6))]);
+        var y = graph.Create("Relu", [ifNode.Outputs[0]]).Outputs[0];
+        y.Type = TypeInfo.OfTensor(DataType.Float, [2, 8]);
+        graph.Outputs.Add(y);
+        var xs = OrtHarness.Random([2, 8], 13);
+        Tensor Flag(bool b) => new(DataType.Bool, [], TensorData.FromBytes([(byte)(b ? 1 : 0)]));
+        var beforeThen = OrtHarness.Run(model, [xs, Flag(true)]);
+        var beforeElse = OrtHarness.Run(model, [xs, Flag(false)]);
+
+        var result = new ToFp16Pass().Run(model);
+
+        Assert.True(result.Modified);
+        var thenBranch = ifNode.Attributes["then_branch"].G!;
+        Assert.Equal(DataType.Float16, thenBranch.FindInitializer("then_W")!.Initializer!.Type);
+        Assert.Equal(DataType.Float, thenBranch.Outputs[0].Type!.ElementType);
+        Assert.True(thenBranch.Outputs[0].Producer!.Is("Cast"));
+        Assert.Equal(DataType.Float16, TypeConsistencyChecker.Check(model).TypeOf(thenBranch.Nodes.Single(n => n.Name.StartsWith("then_mm2", StringComparison.Ordinal)).Outputs[0]));
+        AssertSameOutputs(beforeThen, OrtHarness.Run(model, [xs, Flag(true)]), 1e-2);
+        AssertSameOutputs(beforeElse, OrtHarness.Run(model, [xs, Flag(false)]), 1e-2);
+    }
+
+    [Fact]
+    public void Converts_to_bf16_with_consistent_types()
+    {
+        var (model, _, _) = MatMulNormMatMul();
+
+        var result = new ToFp16Pass(new Fp16Options { Target = HalfType.Bf16 }).Run(model);
+
+        Assert.True(result.Modified);
+        Assert.All(model.Graph.Initializers, w => Assert.Equal(DataType.BFloat16, w.Initializer!.Type));
+        Assert.True(TypeConsistencyChecker.Check(model).Ok);
+        Assert.Equal(BitConverter.SingleToUInt32Bits(0.25f) >> 16, (uint)model.Graph.FindInitializer("B")!.Initializer!.Data.Span[4] | ((uint)model.Graph.FindInitializer("B")!.Initializer!.Data.Span[5] << 8));
+    }
+
+    [Fact]
+    public void The_type_checker_rejects_mismatched_inputs_and_a_declared_type_the_producer_does_not_make()
+    {
+        var graph = new Graph("g");
+        var model = new Model(graph);
+        model.OpsetImports[""] = 17;
+        var a = graph.AddInput("a", TypeInfo.OfTensor(DataType.Float, [2]));
+        var b = graph.AddInput("b", TypeInfo.OfTensor(DataType.Float16, [2]));
+        var sum = graph.Create("Add", [a, b]).Outputs[0];
+        var cast = graph.Create("Cast", [sum], attributes: [IrAttribute.Int("to", (long)DataType.Float16)]).Outputs[0];
+        cast.Type = TypeInfo.OfTensor(DataType.Float, [2]);
+        graph.Outputs.Add(cast);
+
+        var problems = TypeConsistencyChecker.Check(model).Problems;
+
+        Assert.Equal(2, problems.Count);
+        Assert.Contains("input 1 'b' is float16 but input 0 'a' is float", problems[0], StringComparison.Ordinal);
+        Assert.Contains("declared float but", problems[1], StringComparison.Ordinal);
+        Assert.Throws<PassFailedException>(() => new ToFp16Pass().Run(model));
+    }
+
+    [Fact]
+    public void Parses_op_lists_as_a_replacement_or_as_edits_of_the_default()
+    {
+        Assert.Equal(["Softmax", "Sqrt"], Fp16Options.ParseOpList("Sqrt, Softmax"));
+        var edited = Fp16Options.ParseOpList("+Softmax,-Sin");
+        Assert.Contains("Softmax", edited);
+        Assert.DoesNotContain("Sin", edited);
+        Assert.Contains("ReduceMean", edited);
+        Assert.Throws<ForgeInputException>(() => Fp16Options.ParseOpList("+Softmax,Sin"));
+    }
+
+    [Theory]
+    [InlineData("tiny_unet_opset12_fp32")]
+    [InlineData("tiny_vae_decoder_opset12_fp32")]
+    [InlineData("tiny_unet_dynamo18_fp32")]
+    public void A_float32_fixture_runs_in_fp16_within_tolerance_at_half_the_weight_bytes(string fixture)
+    {
+        var (inputs, outputs) = OrtHarness.TestData(fixture);
+        using var model = OnnxReader.Load(Fixtures.Model(fixture));
+        var castPairsBefore = CastPairs(model.Graph);
+
+        var result = new ToFp16Pass().Run(model);
+
+        Assert.True(result.Modified);
+        Assert.True(TypeConsistencyChecker.Check(model).Ok);
+        Assert.True(CastPairs(model.Graph) <= castPairsBefore);
+        Assert.True(result.Counters["weight-bytes-after"] <= 0.52 * result.Counters["weight-bytes-before"]);
+        Assert.All(model.Graph.Inputs.Concat(model.Graph.Outputs), v => Assert.Equal(DataType.Float, v.Type!.ElementType));
+        var got = OrtHarness.Run(model, inputs);
+        Assert.False(OrtHarness.HasNaNOrInf(got[0]));
+        var rel = OrtHarness.RelativeL2(got[0], outputs[0]);
+        Assert.True(rel <= 1e-2, $"relative L2 {rel:E3}");
+    }
+
+    [Fact]
+    public void Converting_twice_gives_the_same_bytes_and_converting_the_result_again_changes_nothing()
+    {
+        using var temp = Fixtures.Temp();
+        foreach (var name in new[] { "a.onnx", "b.onnx" })
+        {
+            using var model = OnnxReader.Load(Fixtures.Model("tiny_vae_decoder_opset12_fp32"));
+            new ToFp16Pass().Run(model);
+            OnnxWriter.Save(model, temp.File(name));
+        }
+
+        Assert.Equal(File.ReadAllBytes(temp.File("a.onnx")), File.ReadAllBytes(temp.File("b.onnx")));
+        using var converted = OnnxReader.Load(temp.File("a.onnx"));
+        Assert.False(new ToFp16Pass().Run(converted).Modified);
+    }
+
+    [Fact]
+    public void An_fp16_export_is_left_unchanged()
+    {
+        using var model = OnnxReader.Load(Fixtures.Model("tiny_unet_opset12_fp16"));
+        var census = model.Graph.OpCensus();
+
+        var result = new ToFp16Pass().Run(model);
+
+        Assert.False(result.Modified);
+        Assert.Equal(census, model.Graph.OpCensus());
+        Assert.Contains("already computes in float16", Assert.Single(result.Notes), StringComparison.Ordinal);
+    }
+
+    /// <summary>Casts that read another Cast's output.</summary>
+    private static int CastPairs(Graph graph) =>
+        graph.AllNodes().Count(n => n.Is("Cast") && n.Inputs[0]?.Producer is { } p && p.Is("Cast"));
+}
