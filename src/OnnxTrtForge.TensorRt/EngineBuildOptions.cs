@@ -29,7 +29,12 @@ public sealed record ShapeProfile(string Name, IReadOnlyList<long> Min, IReadOnl
             dimCount++;
         }
 
-        if (dimCount is 0 or 2 || parts.Length - dimCount < 1)
+        if (dimCount == 2)
+        {
+            dimCount = 1;
+        }
+
+        if (dimCount == 0 || parts.Length - dimCount < 1)
         {
             throw new ForgeInputException($"--shape {text}: expected name:MIN:OPT:MAX or name:DIMS with dims like 2x4x64x64");
         }

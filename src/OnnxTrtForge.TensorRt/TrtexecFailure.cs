@@ -141,7 +141,7 @@ public static partial class TrtexecFailure
     [GeneratedRegex(@"In node -?\d+ with name:\s*(.+?)\s+and operator:\s*([^\s(]+)|INVALID_NODE: Invalid Node - (\S+)")]
     private static partial Regex InNodeNamed();
 
-    [GeneratedRegex(@"^name:\s*""([^""]+)""")]
+    [GeneratedRegex(@"(?:^|\s)name:\s*""([^""]+)""")]
     private static partial Regex NodeDumpName();
 
     [GeneratedRegex(@"Failed to parse onnx file|Failed to parse ONNX|ModelImporter\.cpp|onnx parser|Parsing failed", RegexOptions.IgnoreCase)]
