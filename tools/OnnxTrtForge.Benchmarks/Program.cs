@@ -45,6 +45,7 @@ if (args[0] == "phases")
     var sw = Stopwatch.StartNew();
     using var model = OnnxReader.Load(args[1]);
     var load = sw.Elapsed.TotalSeconds;
+    Console.WriteLine(string.Join(" ", File.ReadAllLines("/proc/self/status").Where(l => l.StartsWith("Rss", StringComparison.Ordinal) || l.StartsWith("VmHWM", StringComparison.Ordinal))));
     sw.Restart();
     OnnxWriter.Save(model, args[2], new SaveOptions { ExternalData = ExternalDataMode.Always });
     Console.WriteLine($"load {load:0.000} s, save {sw.Elapsed.TotalSeconds:0.000} s");

@@ -220,6 +220,12 @@ public sealed unsafe class MappedFile : IDisposable
             byte* p = null;
             view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
             pointer = p + view.PointerOffset;
+            if (OperatingSystem.IsLinux())
+            {
+                // Reads of the map are sparse (protobuf tags, a tensor here and there): without this the
+                // kernel's read-ahead pulls hundreds of MB of weights into the resident set.
+                _ = KernelCopy.Advise((nint)p, (nuint)(Length + view.PointerOffset), KernelCopy.AdviceRandom);
+            }
         }
     }
 
@@ -253,6 +259,11 @@ public sealed unsafe class MappedFile : IDisposable
 /// </summary>
 internal static partial class KernelCopy
 {
+    public const int AdviceRandom = 1;
+
+    [LibraryImport("libc", EntryPoint = "madvise", SetLastError = true)]
+    internal static partial int Advise(nint address, nuint length, int advice);
+
     [LibraryImport("libc", SetLastError = true)]
     private static partial nint copy_file_range(int fdIn, ref long offIn, int fdOut, ref long offOut, nuint length, uint flags);
 

@@ -59,14 +59,14 @@ public static class OnnxReader
         return context.ToTensor(proto, null, $"tensor file {Path.GetFileName(path)}");
     }
 
-    private static unsafe Model LoadMapped(MappedFile file, string displayPath)
+    private static Model LoadMapped(MappedFile file, string displayPath)
     {
         if (file.Length == 0)
         {
             throw new ForgeInputException($"{displayPath}: empty file, not an ONNX model");
         }
 
-        var (stripped, slices) = StrippedModel.Split(file.Pointer, file.Length, displayPath);
+        var (stripped, slices) = StrippedModel.Split(file.Handle, file.Length, displayPath);
         ModelProto proto;
         try
         {

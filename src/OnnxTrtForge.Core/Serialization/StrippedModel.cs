@@ -13,9 +13,9 @@ internal static class StrippedModel
     private const int GraphInitializer = 5;
     private const int TensorRawData = 9;
 
-    public static unsafe (byte[] Stripped, List<(long Offset, long Length)?> RawSlices) Split(byte* data, long length, string file)
+    public static (byte[] Stripped, List<(long Offset, long Length)?> RawSlices) Split(Microsoft.Win32.SafeHandles.SafeFileHandle handle, long length, string file)
     {
-        var scanner = new WireScanner(data, length, file);
+        var scanner = new WireScanner(handle, length, file);
         var slices = new List<(long, long)?>();
         using var output = new MemoryStream();
         var position = 0L;

@@ -3,12 +3,32 @@ using OnnxTrtForge.Core.Ir;
 namespace OnnxTrtForge.Core.Serialization;
 
 /// <summary>
-/// Walks protobuf wire format over a memory-mapped file with 64-bit offsets, so that messages above
-/// 2 GiB can be split without copying: initializer <c>raw_data</c> stays in the map, everything else
-/// is copied into a small "stripped" message that Google.Protobuf then parses.
+/// Walks protobuf wire format in a file with 64-bit offsets, so that messages above 2 GiB can be split
+/// without copying: initializer <c>raw_data</c> is skipped (never read), everything else is copied into a
+/// small "stripped" message that Google.Protobuf then parses. Reads go through a small window of
+/// positional reads rather than a memory map, so scanning a 5 GB model touches only its headers.
 /// </summary>
-internal sealed unsafe class WireScanner(byte* data, long length, string file)
+internal sealed class WireScanner(Microsoft.Win32.SafeHandles.SafeFileHandle handle, long length, string file)
 {
+    private readonly byte[] window = new byte[1 << 16];
+    private long windowStart = -1;
+    private int windowLength;
+
+    private byte At(long position)
+    {
+        if (position < windowStart || position >= windowStart + windowLength)
+        {
+            windowStart = position;
+            windowLength = RandomAccess.Read(handle, window, position);
+            if (windowLength <= 0)
+            {
+                throw Corrupt(position, "unexpected end of file");
+            }
+        }
+
+        return window[position - windowStart];
+    }
+
     public readonly record struct Field(int Number, int WireType, long Start, long ValueStart, long End);
 
     public Field Next(long position, long limit)
@@ -69,7 +89,7 @@ internal sealed unsafe class WireScanner(byte* data, long length, string file)
                 throw Corrupt(position, "truncated varint");
             }
 
-            var b = data[position++];
+            var b = At(position++);
             result |= (ulong)(b & 0x7F) << shift;
             if ((b & 0x80) == 0)
             {
@@ -80,14 +100,20 @@ internal sealed unsafe class WireScanner(byte* data, long length, string file)
         throw Corrupt(position, "malformed varint");
     }
 
-    public ReadOnlySpan<byte> Bytes(long start, long end)
+    public byte[] Bytes(long start, long end)
     {
-        if (end - start > int.MaxValue)
+        if (end - start > int.MaxValue / 2)
         {
-            throw Corrupt(start, $"a non-weight message of {end - start} bytes is too large");
+            throw Corrupt(start, $"a non-weight field of {end - start} bytes is too large");
         }
 
-        return new ReadOnlySpan<byte>(data + start, (int)(end - start));
+        var bytes = new byte[end - start];
+        if (RandomAccess.Read(handle, bytes, start) != bytes.Length)
+        {
+            throw Corrupt(start, "unexpected end of file");
+        }
+
+        return bytes;
     }
 
     public long Length => length;
