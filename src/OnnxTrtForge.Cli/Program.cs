@@ -10,6 +10,7 @@ root.Subcommands.Add(InspectCommand.Create());
 root.Subcommands.Add(ConvertCommand.Create());
 root.Subcommands.Add(BuildCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
+root.Subcommands.Add(DenoiseCommand.Create());
 root.Subcommands.Add(OptimizeCommand.Create());
 
 var parse = root.Parse(args);

@@ -155,8 +155,16 @@ public sealed class DenoiseRun
         this.predictor = predictor;
         this.spec = spec;
         this.start = start;
-        Scheduler = SchedulerFactory.Create(spec.Scheduler);
-        Scheduler.SetTimesteps(spec.Steps);
+        try
+        {
+            Scheduler = SchedulerFactory.Create(spec.Scheduler);
+            Scheduler.SetTimesteps(spec.Steps);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ForgeInputException($"scheduler {SchedulerOptions.KindName(spec.Scheduler.Kind)}: {e.Message}", e);
+        }
+
         var n = start.Latents.Length;
         Latents = start.Latents.Select(v => v * Scheduler.InitNoiseSigma).ToArray();
         var copies = start.Guided ? 2 : 1;

@@ -49,14 +49,7 @@ public static class OrtSessions
 
             if (options.Device == ExecutionDevice.Cuda)
             {
-                try
-                {
-                    sessionOptions.AppendExecutionProvider_CUDA(options.DeviceId);
-                }
-                catch (Exception e) when (e is OnnxRuntimeException or DllNotFoundException or EntryPointNotFoundException)
-                {
-                    throw new ForgeInputException($"--device cuda: ONNX Runtime's CUDA provider did not load ({FirstLine(e.Message)}); it needs the CUDA 13 and cuDNN 9 libraries on LD_LIBRARY_PATH", e);
-                }
+                AppendCuda(sessionOptions, options.DeviceId);
             }
 
             try
@@ -72,6 +65,37 @@ public static class OrtSessions
         {
             sessionOptions.Dispose();
         }
+    }
+
+    /// <summary>The shared libraries ONNX Runtime's CUDA provider loads (driver, CUDA 13 runtime and BLAS, cuRAND, cuDNN 9).</summary>
+    private static readonly string[] CudaLibraries = ["libcuda.so.1", "libcudart.so.13", "libcublas.so.13", "libcublasLt.so.13", "libcurand.so.10", "libcudnn.so.9"];
+
+    private static void AppendCuda(SessionOptions sessionOptions, int deviceId)
+    {
+        try
+        {
+            sessionOptions.AppendExecutionProvider_CUDA(deviceId);
+        }
+        catch (Exception e) when (e is OnnxRuntimeException or DllNotFoundException or EntryPointNotFoundException)
+        {
+            // ONNX Runtime's own message names at most the first missing library; say which ones the loader cannot find.
+            var missing = CudaLibraries.Where(lib => !TryLoad(lib)).ToList();
+            var why = missing.Count > 0
+                ? $"{string.Join(", ", missing)} not found (install CUDA 13 and cuDNN 9 and put their libraries on LD_LIBRARY_PATH)"
+                : FirstLine(e.Message);
+            throw new ForgeInputException($"--device cuda: ONNX Runtime's CUDA provider did not load: {why}", e);
+        }
+    }
+
+    private static bool TryLoad(string library)
+    {
+        if (!System.Runtime.InteropServices.NativeLibrary.TryLoad(library, out var handle))
+        {
+            return false;
+        }
+
+        System.Runtime.InteropServices.NativeLibrary.Free(handle);
+        return true;
     }
 
     internal static string FirstLine(string message)

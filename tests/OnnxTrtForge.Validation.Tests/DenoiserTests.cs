@@ -1,0 +1,69 @@
+using OnnxTrtForge.Core.Ir;
+using OnnxTrtForge.Core.Serialization;
+using OnnxTrtForge.Testing;
+using OnnxTrtForge.Validation.Schedulers;
+
+namespace OnnxTrtForge.Validation.Tests;
+
+/// <summary>The <c>forge denoise</c> library entry point: files in, TensorProtos out.</summary>
+public sealed class DenoiserTests
+{
+    [Fact]
+    public async Task Writes_final_latents_and_trajectory_that_match_the_recording()
+    {
+        using var temp = Fixtures.Temp();
+        var request = new DenoiseRequest(Fixtures.Model("tiny_unet_opset12_fp32"), DenoiseLoopTests.FixtureSpec("pndm", trajectory: false), new RuntimeOptions(), temp.File("final.pb"))
+        {
+            TrajectoryPath = temp.File("trajectory.pb"),
+        };
+        await Denoiser.RunAsync(request, null, CancellationToken.None);
+
+        var written = OnnxReader.LoadTensor(temp.File("final.pb"));
+        var expected = OnnxReader.LoadTensor(Path.Combine(DenoiseLoopTests.LoopDir("pndm"), "latents_final.pb"));
+        Assert.Equal(DataType.Float, written.Type);
+        Assert.True(TensorComparison.Compare(expected, written).RelativeL2 <= 1e-4);
+        var trajectory = OnnxReader.LoadTensor(temp.File("trajectory.pb"));
+        Assert.Equal(OnnxReader.LoadTensor(Path.Combine(DenoiseLoopTests.LoopDir("pndm"), "latents_trajectory.pb")).Dims, trajectory.Dims);
+        Assert.Empty(Directory.GetFiles(temp.Path, ".*tmp*"));
+    }
+
+    [Fact]
+    public async Task Seeded_runs_take_the_model_shape_and_repeat_exactly()
+    {
+        var spec = new DenoiseSpec { Scheduler = new SchedulerOptions { Kind = SchedulerKind.EulerAncestral }, Steps = 3, Seed = 5 };
+        using var unet = new OnnxNoisePredictor(Fixtures.Model("tiny_unet_opset12_fp16"), new RuntimeOptions());
+        var a = await DenoiseLoop.RunAsync(unet, spec, null, CancellationToken.None);
+        var b = await DenoiseLoop.RunAsync(unet, spec, null, CancellationToken.None);
+        var c = await DenoiseLoop.RunAsync(unet, spec with { Seed = 6 }, null, CancellationToken.None);
+
+        Assert.Equal([1L, 4, 16, 16], a.FinalLatents.Dims);
+        Assert.Equal(a.FinalLatents.ToDoubleArray(), b.FinalLatents.ToDoubleArray());
+        Assert.NotEqual(a.FinalLatents.ToDoubleArray(), c.FinalLatents.ToDoubleArray());
+        Assert.Equal(0, TensorComparison.NonFinite(a.FinalLatents.ToDoubleArray()).Count);
+    }
+
+    [Fact]
+    public async Task Embeddings_of_the_wrong_width_are_refused_with_one_line()
+    {
+        var spec = DenoiseLoopTests.FixtureSpec("ddim", trajectory: false) with { Embeddings = Tensor.FromFloats([2, 77, 16], new float[2 * 77 * 16]) };
+        using var unet = new OnnxNoisePredictor(Fixtures.Model("tiny_unet_opset12_fp32"), new RuntimeOptions());
+        var e = await Assert.ThrowsAsync<ForgeInputException>(() => DenoiseLoop.RunAsync(unet, spec, null, CancellationToken.None));
+
+        Assert.Contains("embeddings [2,77,16]", e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Fact]
+    public void Cuda_either_loads_or_fails_with_one_line_saying_why()
+    {
+        try
+        {
+            using var unet = new OnnxNoisePredictor(Fixtures.Model("tiny_unet_opset12_fp32"), new RuntimeOptions { Device = ExecutionDevice.Cuda });
+        }
+        catch (ForgeInputException e)
+        {
+            Assert.StartsWith("--device cuda: ONNX Runtime's CUDA provider did not load: ", e.Message);
+            Assert.DoesNotContain('\n', e.Message);
+        }
+    }
+}
