@@ -68,6 +68,7 @@ public sealed class GroupNormAsInstanceNormPass : IGraphPass
         var b = bias.AsDoubles();
         var result = reshapeOut.Outputs[0];
         var last = reshapeOut;
+        var chain = new List<Node> { reshapeIn, norm, reshapeOut };
 
         // Optional per-channel affine: Mul by γ then Add β, each [C,1,...] (or broadcast-equivalent) constants.
         if (GraphEdits.SoleUser(graph, result) is { } mul && mul.Is("Mul") && PerChannel(graph, mul, result, channels, xDims) is { } gamma)
@@ -79,6 +80,7 @@ public sealed class GroupNormAsInstanceNormPass : IGraphPass
             }
 
             last = mul;
+            chain.Add(mul);
             affineFolded = 1;
             if (GraphEdits.SoleUser(graph, mul.Outputs[0]) is { } add && add.Is("Add") && PerChannel(graph, add, mul.Outputs[0], channels, xDims) is { } beta)
             {
@@ -107,8 +109,8 @@ public sealed class GroupNormAsInstanceNormPass : IGraphPass
         }
 
         // The chain (Add ← Mul ← Reshape ← InstanceNorm ← Reshape) is dead now, from the end.
-        var chain = new List<Node?> { last.Inputs[0]?.Producer, reshapeOut, norm, reshapeIn };
-        foreach (var node in chain.Distinct())
+        chain.Reverse();
+        foreach (var node in chain)
         {
             GraphEdits.RemoveIfDead(graph, node);
         }
