@@ -49,6 +49,9 @@ public sealed class ToFp16Pass(Fp16Options? options = null) : IGraphPass
             return PassResult.Unchanged;
         }
 
+        // the Cast cleanup of forge optimize, composed: retargeted Casts that became no-ops and the
+        // exporter's own Cast chains go; this pass itself never casts a Cast's output
+        var cleanup = new CastCleanupPass().Run(model);
         TypeConsistencyChecker.Ensure(model, Name);
         var weightsBefore = rewrite.WeightBytesBefore;
         var weightsAfter = model.Graph.Initializers.Sum(v => v.Initializer!.ByteLength);
@@ -65,6 +68,7 @@ public sealed class ToFp16Pass(Fp16Options? options = null) : IGraphPass
                 ["nodes-half"] = plans.Count(p => p.Half && p.Role is PrecisionRole.Compute),
                 ["nodes-float32"] = plans.Count(p => !p.Half && p.Role is PrecisionRole.Compute or PrecisionRole.Fixed32),
                 ["casts-inserted"] = rewrite.CastsInserted,
+                ["casts-removed-by-cleanup"] = cleanup.Counters.Values.Sum(),
                 ["constants-converted"] = rewrite.ConstantsConverted,
                 ["constants-kept-out-of-range"] = rewrite.OutOfRangeKept,
                 ["weight-bytes-before"] = weightsBefore,
@@ -165,10 +169,7 @@ public sealed class ToFp16Pass(Fp16Options? options = null) : IGraphPass
         private void SetType(Value value, DataType type)
         {
             current[value] = type;
-            if (value.Type is { Kind: TypeKind.Tensor } t)
-            {
-                value.Type = t with { ElementType = type };
-            }
+            value.Type = value.Type is { Kind: TypeKind.Tensor } t ? t with { ElementType = type } : TypeInfo.OfTensor(type, (IReadOnlyList<Dim>?)null);
         }
 
         /// <summary>A node that now computes in the target type: its outputs and its type attributes.</summary>
