@@ -12,6 +12,7 @@ root.Subcommands.Add(BuildCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(DenoiseCommand.Create());
 root.Subcommands.Add(OptimizeCommand.Create());
+root.Subcommands.Add(RunCommand.Create());
 
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0 && !args.Contains("--help") && !args.Contains("-h"))

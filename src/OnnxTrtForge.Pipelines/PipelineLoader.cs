@@ -232,6 +232,20 @@ public static partial class PipelineLoader
             }
 
             FileName(optimize.Output, "optimize.output");
+            if (optimize.Fp16 is { } fp16)
+            {
+                FileName(fp16.Output, "optimize.fp16.output");
+                if (fp16.CheckTolerance is <= 0 or >= 1)
+                {
+                    Error("optimize.fp16.check-tolerance", $"optimize.fp16.check-tolerance: expected a relative L2 in (0, 1), got {fp16.CheckTolerance}");
+                }
+
+                if (fp16.Output == optimize.Output)
+                {
+                    Error("optimize.fp16.output", $"optimize.fp16.output: '{fp16.Output}' is also optimize.output");
+                }
+            }
+
             _ = runs;
         }
 

@@ -88,6 +88,12 @@ public sealed record Fp16Spec
     /// <summary>Clamp initializers beyond the fp16 range instead of keeping them fp32.</summary>
     public bool Clamp { get; init; }
 
+    /// <summary>Relative L2 allowed between the converted model and the optimized one in ONNX Runtime (issue 6: 1e-2).</summary>
+    public double CheckTolerance { get; init; } = 1e-2;
+
+    /// <summary>File name of the converted model in the output folder.</summary>
+    public string Output { get; init; } = "model.fp16.onnx";
+
     [YamlIgnore]
     public SourceMark? Mark { get; init; }
 }
@@ -140,10 +146,14 @@ public sealed record BuildSpec
 
 public sealed record CacheSpec
 {
-    /// <summary>Engine and timing cache folder; null: <c>~/.cache/forge</c>.</summary>
+    /// <summary>Look engines up by content and store new ones; false: always build, store nothing.</summary>
+    public bool Enabled { get; init; } = true;
+
+    /// <summary>Engine and timing cache folder; null: <c>$XDG_CACHE_HOME/forge</c> or <c>~/.cache/forge</c>.</summary>
     public FilePath? Dir { get; init; }
 
-    public bool TimingCache { get; init; } = true;
+    /// <summary>An explicit timing cache file; null: one per TensorRT version and GPU inside the cache folder.</summary>
+    public FilePath? TimingCache { get; init; }
 
     /// <summary>Rebuild even when the engine cache has this build.</summary>
     public bool Force { get; init; }

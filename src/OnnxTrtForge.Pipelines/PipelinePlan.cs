@@ -1,0 +1,62 @@
+using System.Collections;
+using System.Globalization;
+using OnnxTrtForge.Pipelines.Running;
+using OnnxTrtForge.Pipelines.Spec;
+using OnnxTrtForge.Pipelines.Yaml;
+using YamlDotNet.Serialization;
+
+namespace OnnxTrtForge.Pipelines;
+
+/// <summary>
+/// The resolved plan of a pipeline (<c>forge run --dry-run</c>): what will run, in which order, with every
+/// path absolute, every <c>use:</c> merged, every <c>${ENV}</c> expanded and every default filled in,
+/// written in the pipeline's own YAML vocabulary.
+/// </summary>
+public static class PipelinePlan
+{
+    public static string Render(LoadedPipeline pipeline)
+    {
+        var plan = new Dictionary<string, object?>
+        {
+            ["pipeline"] = pipeline.File,
+            ["name"] = pipeline.Name,
+            ["out"] = pipeline.OutDirectory,
+            ["stages"] = pipeline.Stages.Select(s => s.ToString().ToLowerInvariant()).ToList(),
+            ["gates"] = pipeline.Stages.SelectMany(s => PipelineRunner.GatesOf(pipeline, s)).ToList(),
+        };
+        if (pipeline.Trtexec is not null)
+        {
+            plan["trtexec"] = pipeline.Trtexec;
+        }
+
+        if (pipeline.ConfigFiles.Count > 0)
+        {
+            plan["configs"] = pipeline.ConfigFiles.ToList();
+        }
+
+        plan["spec"] = Tree(pipeline.Spec);
+        return new SerializerBuilder().DisableAliases().Build().Serialize(plan);
+    }
+
+    /// <summary>A spec value as plain maps, lists and strings, keyed and spelled as in YAML.</summary>
+    public static object? Tree(object? value) => value switch
+    {
+        null => null,
+        string s => s,
+        bool b => b ? "true" : "false",
+        int or long => Convert.ToString(value, CultureInfo.InvariantCulture),
+        double d => d.ToString("R", CultureInfo.InvariantCulture),
+        Enum e => SpecBinder.EnumName(e),
+        FilePath p => p.FullPath,
+        TensorShape or ByteSize or Duration => value.ToString(),
+        ShapeProfile p => p.Min.Equals(p.Opt) && p.Opt.Equals(p.Max) ? p.Min.ToString()
+            : new Dictionary<string, object?> { ["min"] = p.Min.ToString(), ["opt"] = p.Opt.ToString(), ["max"] = p.Max.ToString() },
+        PassSpec p => p.Options.Count == 0 ? p.Name : new Dictionary<string, object?> { [p.Name] = p.Options.ToDictionary(o => o.Key, o => (object?)o.Value) },
+        IDictionary map => map.Keys.Cast<object>().ToDictionary(k => k.ToString()!, k => Tree(map[k])),
+        IEnumerable list => list.Cast<object?>().Select(Tree).ToList(),
+        _ => SpecBinder.KeyProperties(value.GetType())
+            .Select(p => (Key: SpecBinder.KeyOf(p), Value: Tree(p.GetValue(value))))
+            .Where(kv => kv.Value is not null)
+            .ToDictionary(kv => kv.Key, kv => kv.Value),
+    };
+}

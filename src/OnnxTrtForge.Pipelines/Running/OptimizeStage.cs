@@ -1,0 +1,139 @@
+using System.Diagnostics;
+using OnnxTrtForge.Core;
+using OnnxTrtForge.Core.Passes;
+using OnnxTrtForge.Core.Passes.Fp16;
+using OnnxTrtForge.Core.Serialization;
+using OnnxTrtForge.Pipelines.Spec;
+using OnnxTrtForge.Validation;
+
+namespace OnnxTrtForge.Pipelines.Running;
+
+/// <summary>
+/// optimize → (fp16): <see cref="Optimizer.Optimize"/> with the pipeline's rules and passes, the optimized
+/// model written, then checked against the original in ONNX Runtime (gate <c>optimize-check</c>); with an
+/// fp16 section, <c>to-fp16</c> plus the Cast cleanup, written and checked against the original model on
+/// its test data (gate <c>fp16-check</c>, issue 6's 1e-2).
+/// </summary>
+internal static class OptimizeStage
+{
+    /// <summary>Passes run after <c>to-fp16</c> so no back-to-back Casts or dead nodes remain.</summary>
+    public static readonly string[] Fp16Cleanup = ["remove-redundant-casts", "remove-dead-nodes", "remove-unused-initializers", "topological-sort"];
+
+    public static IEnumerable<string> Gates(OptimizeSpec spec) =>
+        [.. spec.Check ? ["optimize-check"] : Array.Empty<string>(), .. spec.Fp16 is null ? [] : new[] { "fp16-check" }];
+
+    public static void Run(RunContext ctx, OptimizeSpec spec, CancellationToken ct)
+    {
+        const RunStage stage = RunStage.Optimize;
+        var original = ctx.Pipeline.Spec.Model.FullPath;
+        var optimized = ctx.ArtifactPath(spec.Output);
+        var clock = Stopwatch.StartNew();
+        ctx.Progress(stage, $"loading {original}");
+        using var model = OnnxReader.Load(original);
+        ctx.Progress(stage, "running passes");
+        var report = Optimizer.Optimize(model, Options(spec), cancellationToken: ct) with { OutputPath = optimized };
+        ct.ThrowIfCancellationRequested();
+        ctx.Progress(stage, $"nodes {report.Before.Nodes} → {report.After.Nodes}; writing {optimized}");
+        OnnxWriter.Save(model, optimized);
+        ctx.CurrentModel = optimized;
+        ctx.Details["optimize"] = report;
+        foreach (var note in report.Notes)
+        {
+            ctx.Note(stage, note);
+        }
+
+        if (spec.Check)
+        {
+            ctx.Progress(stage, "check: original vs optimized in ONNX Runtime (CPU)");
+            var check = OptimizeCheck.Run(original, optimized, new OptimizeCheckOptions
+            {
+                Fp32Tolerance = spec.CheckTolerance ?? new OptimizeCheckOptions().Fp32Tolerance,
+                Fp16Tolerance = spec.CheckTolerance ?? new OptimizeCheckOptions().Fp16Tolerance,
+            }, ct);
+            ctx.Details["optimizeCheck"] = check;
+            var gate = CheckGate(ctx, "optimize-check", check, clock, $"nodes {report.Before.Nodes} → {report.After.Nodes}");
+            if (gate.Status == GateStatus.Failed)
+            {
+                return;
+            }
+        }
+
+        if (spec.Fp16 is not { } fp16)
+        {
+            return;
+        }
+
+        clock.Restart();
+        ctx.Progress(stage, $"to-fp16 ({SpecBinder(fp16.To)})");
+        var options = new Fp16Options
+        {
+            Target = fp16.To == FloatTarget.Bf16 ? HalfType.Bf16 : HalfType.Fp16,
+            KeepIoTypes = fp16.KeepIoTypes,
+            OpBlockList = fp16.OpBlockList is { } ops ? Fp16Options.ParseOpList(string.Join(',', ops)) : Fp16Options.DefaultOpBlockList,
+            NodeBlockList = new HashSet<string>(fp16.NodeBlockList, StringComparer.Ordinal),
+            ClampOutOfRange = fp16.Clamp,
+        };
+        var converted = new ToFp16Pass(options).Run(model);
+        var cleanup = Optimizer.Optimize(model, new OptimizeOptions { Passes = Fp16Cleanup }, cancellationToken: ct);
+        ct.ThrowIfCancellationRequested();
+        var fp16Path = ctx.ArtifactPath(fp16.Output);
+        OnnxWriter.Save(model, fp16Path);
+        ctx.CurrentModel = fp16Path;
+        ctx.Details["fp16"] = new { converted.Modified, converted.Counters, converted.Notes, cleanup.After };
+        foreach (var note in converted.Notes)
+        {
+            ctx.Note(stage, "to-fp16: " + note);
+        }
+
+        ctx.Progress(stage, "check: original vs fp16 in ONNX Runtime (CPU)");
+        var fp16Check = OptimizeCheck.Run(original, fp16Path, new OptimizeCheckOptions { Fp32Tolerance = fp16.CheckTolerance, Fp16Tolerance = fp16.CheckTolerance }, ct);
+        ctx.Details["fp16Check"] = fp16Check;
+        var bytes = converted.Counters.TryGetValue("weight-bytes-after", out var after) && converted.Counters.TryGetValue("weight-bytes-before", out var before) && before > 0
+            ? $"weights {Core.Reports.Format.Bytes(before)} → {Core.Reports.Format.Bytes(after)}"
+            : "no float32 weights converted";
+        CheckGate(ctx, "fp16-check", fp16Check, clock, bytes);
+    }
+
+    private static GateResult CheckGate(RunContext ctx, string name, OptimizeCheckResult check, Stopwatch clock, string context)
+    {
+        var worst = check.Outputs.OrderByDescending(o => o.NonFinite ? double.PositiveInfinity : o.RelativeL2 / o.Tolerance).FirstOrDefault();
+        var figures = new Dictionary<string, string> { ["reference"] = check.Reference, ["inputs"] = check.Inputs };
+        if (worst is not null)
+        {
+            figures["relL2"] = RunContext.Sci(worst.RelativeL2);
+            figures["maxAbs"] = RunContext.Sci(worst.MaxAbsDiff);
+            figures["tolerance"] = RunContext.Sci(worst.Tolerance);
+        }
+
+        var message = worst is null ? $"{context}; no output compared ({string.Join("; ", check.Notes)})"
+            : worst.NonFinite ? $"{context}; NaN/Inf in '{worst.Output}' on {worst.DataSet}"
+            : $"{context}; worst rel L2 {RunContext.Sci(worst.RelativeL2)} ('{worst.Output}' on {worst.DataSet}, tolerance {RunContext.Sci(worst.Tolerance)})";
+        return ctx.Gate(name, RunStage.Optimize, check.Passed, ExitCode.OutOfTolerance, message, clock, figures);
+    }
+
+    private static OptimizeOptions Options(OptimizeSpec spec)
+    {
+        var options = new OptimizeOptions
+        {
+            Passes = spec.Passes?.Select(p => p.Name).ToList(),
+            Rules = spec.Rules?.Select(r => r.Name).ToList(),
+        };
+        foreach (var pass in spec.Passes ?? [])
+        {
+            foreach (var (key, value) in pass.Options)
+            {
+                _ = ByteSize.TryParse(value, out var size);
+                options = (pass.Name, key) switch
+                {
+                    ("fold-constants", "max-output") => options with { FoldOutputLimitBytes = size!.Bytes },
+                    ("fold-constants", "max-growth") => options with { MaxWeightGrowthBytes = size!.Bytes },
+                    _ => options,
+                };
+            }
+        }
+
+        return options;
+    }
+
+    private static string SpecBinder(object value) => Yaml.SpecBinder.EnumName(value);
+}
