@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using OnnxTrtForge.Core.Ir;
+using OnnxTrtForge.Core.Passes.Fp16;
 
 namespace OnnxTrtForge.Core.Passes;
 
@@ -23,6 +24,9 @@ public sealed record OptimizeOptions
 
     /// <summary>Run the structural <see cref="GraphValidator"/> on the result (failure: <see cref="PassFailedException"/>).</summary>
     public bool Validate { get; init; } = true;
+
+    /// <summary>Options of <c>to-fp16</c>; when set, the pipeline ends with <c>to-fp16</c> unless <see cref="Passes"/> places it.</summary>
+    public Fp16Options? Fp16 { get; init; }
 }
 
 /// <summary>Size figures of a model: nodes (subgraphs included), initializers, weight bytes and op census.</summary>
@@ -79,6 +83,12 @@ public static class Optimizer
             {
                 notes.Add($"pass '{missing}' is not available in this build; skipped");
             }
+        }
+
+        if (options.Fp16 is not null && !stages.Any(s => s.Passes.Contains("to-fp16")))
+        {
+            // mixed precision comes last, on the simplified graph (to-fp16 runs the Cast cleanup itself)
+            stages = [.. stages, PipelineStage.Once("to-fp16")];
         }
 
         var before = ModelStats.Of(model);

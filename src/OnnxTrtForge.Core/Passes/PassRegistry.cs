@@ -31,6 +31,7 @@ public sealed class PassRegistry
             "simplify-reshape-transpose",
             "simplify-group-norm",
             "absorb-transpose-into-einsum",
+            "split-heads-into-einsum",
             "cse",
             "remove-dead-nodes"),
         PipelineStage.Once(
@@ -59,7 +60,9 @@ public sealed class PassRegistry
         .Register<ArithmeticSimplificationPass>()
         .Register<ReshapeChainPass>()
         .Register<GroupNormAsInstanceNormPass>()
-        .Register<EinsumTransposeAbsorptionPass>();
+        .Register<EinsumTransposeAbsorptionPass>()
+        .Register<EinsumHeadSplitPass>()
+        .Register("to-fp16", o => new ToFp16Pass(o.Fp16));
 
     public IReadOnlyList<string> Names => order;
 
