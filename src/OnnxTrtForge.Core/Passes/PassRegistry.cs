@@ -61,8 +61,7 @@ public sealed class PassRegistry
         .Register<ReshapeChainPass>()
         .Register<GroupNormAsInstanceNormPass>()
         .Register<EinsumTransposeAbsorptionPass>()
-        .Register<EinsumHeadSplitPass>()
-        .Register("to-fp16", o => new ToFp16Pass(o.Fp16));
+        .Register<EinsumHeadSplitPass>();
 
     public IReadOnlyList<string> Names => order;
 

@@ -1,0 +1,165 @@
+using OnnxTrtForge.Core.Ir;
+using OnnxTrtForge.Core.Passes.Inference;
+using Attribute = OnnxTrtForge.Core.Ir.Attribute;
+
+namespace OnnxTrtForge.Core.Passes;
+
+/// <summary>
+/// Multi-head attention as exporters write it merges the heads into the batch before each Einsum:
+/// <c>Reshape [B,S,H,D] → Transpose(0,2,1,3) → Reshape [B·H,S,D]</c> for Q, K and V, then
+/// <c>Einsum(bid,bjd→bij)</c>, row-wise ops (scale, Softmax over the last axis, Casts),
+/// <c>Einsum(bij,bjd→bid)</c>, and back: <c>Reshape [B,H,S,D] → Transpose(0,2,1,3)</c>. The Einsums can
+/// read the heads where they are instead: <c>Einsum(bihd,bjhd→bhij)</c> and <c>Einsum(bhij,bjhd→bihd)</c>
+/// compute the same dot products, and eight layout nodes per attention go. Row-wise ops between the
+/// Einsums see the same rows, in a [B,H,S,S] instead of a [B·H,S,S] tensor.
+/// </summary>
+public sealed class EinsumHeadSplitPass : IGraphPass
+{
+    public string Name => "split-heads-into-einsum";
+
+    public PassResult Run(Model model)
+    {
+        var graph = model.Graph;
+        var opset = model.OnnxOpset;
+        long rewritten = 0, removed = 0;
+        foreach (var second in graph.Nodes.Where(n => n.Is("Einsum")).ToList())
+        {
+            if (ReferenceEquals(second.Graph, graph) && TryRewrite(graph, second, opset, out var dropped))
+            {
+                rewritten++;
+                removed += dropped;
+            }
+        }
+
+        return new PassResult(rewritten > 0)
+        {
+            Counters = new Dictionary<string, long> { ["attentions"] = rewritten, ["layout-nodes-removed"] = removed },
+        };
+    }
+
+    /// <summary>A head-merged operand: Reshape(Transpose(x4 [B,S,H,D], 0,2,1,3), [B·H,S,D]).</summary>
+    private sealed record Merged(Value Heads, Node Transpose, Node Reshape, long B, long H, long S, long D);
+
+    private static Merged? MatchMerged(Value? value)
+    {
+        if (value?.Producer is not { } reshape || !reshape.Is("Reshape") || GraphEdits.StaticDims(value) is not { Length: 3 } merged
+            || reshape.Input(0)?.Producer is not { } transpose || !transpose.Is("Transpose")
+            || transpose.GetInts("perm") is not { } perm || !perm.SequenceEqual([0L, 2, 1, 3])
+            || transpose.Input(0) is not { } heads || GraphEdits.StaticDims(heads) is not { Length: 4 } x)
+        {
+            return null;
+        }
+
+        return x[0] * x[2] == merged[0] && x[1] == merged[1] && x[3] == merged[2] ? new Merged(heads, transpose, reshape, x[0], x[2], x[1], x[3]) : null;
+    }
+
+    /// <summary>True for the equations "xyz,xwz->xyw" (scores) or "xyw,xwz->xyz" (weighted values), letters free.</summary>
+    private static bool IsBatchedContraction(string equation, bool scores)
+    {
+        if (ShapeInference.ParseEinsum(equation) is not { Inputs: [var a, var b], Output: var o } || a.Length != 3 || b.Length != 3 || o.Length != 3
+            || a.Distinct().Count() != 3 || b.Distinct().Count() != 3)
+        {
+            return false;
+        }
+
+        return scores
+            ? b[0] == a[0] && b[2] == a[2] && b[1] != a[1] && b[1] != a[0] && b[1] != a[2] && o == $"{a[0]}{a[1]}{b[1]}"
+            : b[0] == a[0] && b[1] == a[2] && b[2] != a[1] && b[2] != a[0] && b[2] != a[2] && o == $"{a[0]}{a[1]}{b[2]}";
+    }
+
+    private static bool TryRewrite(Graph graph, Node second, long opset, out int dropped)
+    {
+        dropped = 0;
+        if (!IsBatchedContraction(second.GetString("equation", ""), scores: false) || MatchMerged(second.Input(1)) is not { } v)
+        {
+            return false;
+        }
+
+        // Walk back from the weights to the scores Einsum through row-wise ops, each read only by the next.
+        var rowOps = new List<Node>();
+        var current = second.Input(0);
+        Node? first = null;
+        while (current?.Producer is { } producer && GraphEdits.SoleUser(graph, current) is not null)
+        {
+            if (producer.Is("Einsum"))
+            {
+                first = producer;
+                break;
+            }
+
+            if (!IsRowWise(producer, opset, current))
+            {
+                return false;
+            }
+
+            rowOps.Add(producer);
+            current = producer.Input(0);
+        }
+
+        if (first is null || !IsBatchedContraction(first.GetString("equation", ""), scores: true)
+            || MatchMerged(first.Input(0)) is not { } q || MatchMerged(first.Input(1)) is not { } k
+            || q.B != k.B || q.H != k.H || q.D != k.D || v.B != q.B || v.H != q.H || v.S != k.S)
+        {
+            return false;
+        }
+
+        // The weighted values go back: Reshape [B,H,S,D] then Transpose(0,2,1,3), read by nothing else.
+        if (GraphEdits.SoleUser(graph, second.Outputs[0]) is not { } split || !split.Is("Reshape")
+            || GraphEdits.StaticDims(split.Outputs[0]) is not { } splitDims || !splitDims.SequenceEqual([q.B, q.H, q.S, v.D])
+            || GraphEdits.SoleUser(graph, split.Outputs[0]) is not { } back || !back.Is("Transpose")
+            || back.GetInts("perm") is not { } backPerm || !backPerm.SequenceEqual([0L, 2, 1, 3]) || graph.Outputs.Contains(back.Outputs[0]))
+        {
+            return false;
+        }
+
+        var scoreType = first.Outputs[0].Type!.ElementType;
+        first.SetInput(0, q.Heads);
+        first.SetInput(1, k.Heads);
+        first.Attributes["equation"] = Attribute.String("equation", "bihd,bjhd->bhij");
+        first.Outputs[0].Type = TypeInfo.OfTensor(scoreType, [q.B, q.H, q.S, k.S]);
+        foreach (var op in Enumerable.Reverse(rowOps))
+        {
+            op.Outputs[0].Type = TypeInfo.OfTensor(op.Outputs[0].Type!.ElementType, [q.B, q.H, q.S, k.S]);
+            if (op.Is("Softmax"))
+            {
+                op.Attributes["axis"] = Attribute.Int("axis", opset >= 13 ? -1 : 3);
+            }
+        }
+
+        second.SetInput(1, v.Heads);
+        second.Attributes["equation"] = Attribute.String("equation", "bhij,bjhd->bihd");
+        second.Outputs[0].Type = back.Outputs[0].Type;
+        back.Outputs[0].ReplaceAllUsesWith(second.Outputs[0], graph);
+        foreach (var node in new[] { back, split, q.Reshape, q.Transpose, k.Reshape, k.Transpose, v.Reshape, v.Transpose })
+        {
+            if (GraphEdits.RemoveIfDead(graph, node))
+            {
+                dropped++;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Ops that act on each row of the scores alike: Softmax over the last axis, Casts, and scalar arithmetic.</summary>
+    private static bool IsRowWise(Node node, long opset, Value output)
+    {
+        if (output.Type?.Shape?.Count != 3)
+        {
+            return false;
+        }
+
+        switch (node.OpType)
+        {
+            case "Cast":
+                return node.IsOnnxDomain;
+            case "Softmax":
+                var axis = node.GetInt("axis", opset >= 13 ? -1 : 1);
+                return node.IsOnnxDomain && (axis == 2 || axis == -1);
+            case "Mul" or "Div" or "Add" or "Sub":
+                return node.IsOnnxDomain && node.Inputs.Count == 2 && GraphEdits.SmallConstant(node.Input(1)) is { Count: 1 } c && c.Rank <= 1;
+            default:
+                return false;
+        }
+    }
+}
