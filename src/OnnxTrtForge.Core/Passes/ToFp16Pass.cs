@@ -40,7 +40,7 @@ public sealed class ToFp16Pass(Fp16Options? options = null) : IGraphPass
             return new PassResult(false) { Notes = [$"already computes in {target.OnnxName()} ({sample}); left as it is"] };
         }
 
-        var planner = new PrecisionPlanner(Options, before);
+        var planner = new PrecisionPlanner(Options, before, model.OnnxOpset);
         var plans = planner.Plan(model);
         var rewrite = new Rewrite(model, Options, planner, before);
         var modified = rewrite.Apply(plans);

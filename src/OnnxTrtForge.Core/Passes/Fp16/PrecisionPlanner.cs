@@ -48,7 +48,7 @@ internal sealed record NodePlan(Node Node, PrecisionRole Role, OpTypeSignature? 
 /// grow over cheap elementwise neighbours when that saves Casts (a decomposed LayerNorm's Sub/Add/Div
 /// join its ReduceMean/Pow/Sqrt), and ties go to fp16 (the smallest source side).
 /// </summary>
-internal sealed class PrecisionPlanner(Fp16Options options, TypeCheckResult types)
+internal sealed class PrecisionPlanner(Fp16Options options, TypeCheckResult types, long opset)
 {
     public const long CastCost = 2;
     public const long LightCost = 1;
@@ -102,7 +102,8 @@ internal sealed class PrecisionPlanner(Fp16Options options, TypeCheckResult type
             return new NodePlan(node, floatIo ? PrecisionRole.Fixed32 : PrecisionRole.None, null);
         }
 
-        var blocked = (node.IsOnnxDomain && options.OpBlockList.Contains(node.OpType)) || options.NodeBlockList.Contains(node.Name);
+        var blocked = (node.IsOnnxDomain && options.OpBlockList.Contains(node.OpType)) || options.NodeBlockList.Contains(node.Name)
+            || (options.Target == HalfType.Bf16 && Bf16Support.Lacks(node.OpType, opset));
         PrecisionRole role;
         if (signature.HasTypeVariable)
         {
