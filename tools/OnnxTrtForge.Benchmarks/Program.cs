@@ -72,7 +72,7 @@ if (args[0] == "compare")
         Clean(work);
         var outModel = Path.Combine(work, "out.onnx");
         var forgeArgs = command == "optimize"
-            ? $"{forge} optimize {model} -o {outModel} --external-data always"
+            ? $"{forge} optimize {model} -o {outModel}"
             : $"{forge} convert {model} -o {outModel} --external-data always";
         var (forgeSeconds, forgeRss) = Timed("dotnet", forgeArgs);
         rows.Add(($"forge {command}", forgeSeconds, forgeRss));

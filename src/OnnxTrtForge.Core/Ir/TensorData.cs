@@ -25,6 +25,39 @@ public abstract class TensorData
         }
     }
 
+    /// <summary>Copies bytes at <paramref name="offset"/> into <paramref name="destination"/> without mapping large payloads.</summary>
+    public virtual void Read(long offset, Span<byte> destination) => Span.Slice(checked((int)offset), destination.Length).CopyTo(destination);
+
+    /// <summary>Byte-for-byte equality, compared in 1 MiB pieces through <see cref="Read"/>.</summary>
+    public bool ContentEquals(TensorData other)
+    {
+        if (ReferenceEquals(this, other))
+        {
+            return true;
+        }
+
+        if (Length != other.Length)
+        {
+            return false;
+        }
+
+        const int chunk = 1 << 20;
+        var a = new byte[(int)Math.Min(chunk, Length)];
+        var b = new byte[a.Length];
+        for (long done = 0; done < Length; done += chunk)
+        {
+            var n = (int)Math.Min(chunk, Length - done);
+            Read(done, a.AsSpan(0, n));
+            other.Read(done, b.AsSpan(0, n));
+            if (!a.AsSpan(0, n).SequenceEqual(b.AsSpan(0, n)))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     /// <summary>SHA-256 of the payload, streamed (never maps gigabytes into this process's resident set).</summary>
     public byte[] ComputeSha256()
     {
@@ -113,6 +146,26 @@ public sealed unsafe class MappedTensorData : TensorData
             }
 
             return new ReadOnlySpan<byte>(file.Pointer + offset, (int)Length);
+        }
+    }
+
+    /// <summary>Positional reads, not the map: touching a few bytes of many weights must not fault megabytes in.</summary>
+    public override void Read(long offset, Span<byte> destination)
+    {
+        if (offset < 0 || offset + destination.Length > Length)
+        {
+            throw new ArgumentOutOfRangeException(nameof(offset));
+        }
+
+        for (var done = 0; done < destination.Length;)
+        {
+            var n = RandomAccess.Read(file.Handle, destination[done..], this.offset + offset + done);
+            if (n <= 0)
+            {
+                throw new IOException($"{file.Path}: file ended at byte {this.offset + offset + done}");
+            }
+
+            done += n;
         }
     }
 

@@ -44,6 +44,8 @@ public sealed class ConstantFoldingPass : IGraphPass
         this.registry = registry ?? OpEvaluatorRegistry.CreateDefault();
     }
 
+    private const long CacheLimitBytes = 64 << 10;
+
     public string Name => "fold-constants";
 
     public PassResult Run(Model model)
@@ -61,6 +63,15 @@ public sealed class ConstantFoldingPass : IGraphPass
         {
             if (!ReferenceEquals(node.Graph, graph))
             {
+                continue;
+            }
+
+            // An Identity of a constant is an alias: rewire without reading (weights can be gigabytes).
+            if (node.Is("Identity") && node.Input(0) is { IsInitializer: true, IsGraphInput: false } aliased && !graph.Outputs.Contains(node.Outputs[0]))
+            {
+                node.Outputs[0].ReplaceAllUsesWith(aliased, graph);
+                graph.Remove(node);
+                folded++;
                 continue;
             }
 
@@ -159,7 +170,13 @@ public sealed class ConstantFoldingPass : IGraphPass
             if (!cache.TryGetValue(input, out var host))
             {
                 host = HostTensor.FromTensor(tensor);
-                cache[input] = host;
+
+                // Keep small constants (shape math) for reuse; large ones are read again if ever needed,
+                // so a pass over a UNet never holds its weights in managed memory.
+                if (tensor.ByteLength <= CacheLimitBytes)
+                {
+                    cache[input] = host;
+                }
             }
 
             if (host is null)

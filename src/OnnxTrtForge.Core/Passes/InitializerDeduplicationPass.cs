@@ -19,63 +19,143 @@ public sealed class InitializerDeduplicationPass : IGraphPass
     {
         var scope = new GraphScope(model.Graph);
         var outputs = scope.OutputValues();
+        using var reader = new PayloadReader();
         long merged = 0, bytes = 0;
+        var notes = new List<string>();
         foreach (var graph in scope.Graphs)
         {
             var inputs = graph.Inputs.ToHashSet();
-            var groups = new Dictionary<(DataType, string, long, ulong), List<Value>>();
-            foreach (var value in graph.Initializers.ToList())
+
+            // Only initializers that share type, shape and size with another are candidates; most weights don't.
+            var candidates = graph.Initializers
+                .Where(v => v.Initializer!.Strings is null && !inputs.Contains(v) && !outputs.Contains(v))
+                .GroupBy(v => (v.Initializer!.Type, string.Join(",", v.Initializer.Dims), v.Initializer.ByteLength))
+                .Where(g => g.Count() > 1);
+            foreach (var group in candidates)
             {
-                var tensor = value.Initializer!;
-                if (tensor.Strings is not null || inputs.Contains(value) || outputs.Contains(value))
+                var kept = new Dictionary<ulong, List<Value>>();
+                foreach (var value in group)
                 {
-                    continue;
-                }
+                    var tensor = value.Initializer!;
+                    var hash = reader.Hash(tensor.Data);
+                    if (!kept.TryGetValue(hash, out var same))
+                    {
+                        kept[hash] = [value];
+                        continue;
+                    }
 
-                var key = (tensor.Type, string.Join(",", tensor.Dims), tensor.ByteLength, Hash(tensor.Data));
-                if (!groups.TryGetValue(key, out var kept))
-                {
-                    groups[key] = [value];
-                    continue;
-                }
+                    var twin = same.FirstOrDefault(k => reader.Equal(k.Initializer!.Data, tensor.Data));
+                    if (twin is null)
+                    {
+                        same.Add(value);
+                        continue;
+                    }
 
-                var twin = kept.FirstOrDefault(k => k.Initializer!.Data.Span.SequenceEqual(tensor.Data.Span));
-                if (twin is null)
-                {
-                    kept.Add(value);
-                    continue;
+                    scope.ReplaceAllUsesWith(value, twin);
+                    graph.RemoveInitializer(value);
+                    merged++;
+                    bytes += tensor.ByteLength;
+                    if (tensor.ByteLength >= LargeNote)
+                    {
+                        notes.Add($"initializer '{value.Name}' ({tensor.ByteLength} bytes) is byte-equal to '{twin.Name}' and now shares it");
+                    }
                 }
-
-                scope.ReplaceAllUsesWith(value, twin);
-                graph.RemoveInitializer(value);
-                merged++;
-                bytes += tensor.ByteLength;
             }
         }
 
-        return new PassResult(merged > 0) { Counters = new Dictionary<string, long> { ["merged"] = merged, ["bytes-saved"] = bytes } };
+        return new PassResult(merged > 0) { Counters = new Dictionary<string, long> { ["merged"] = merged, ["bytes-saved"] = bytes }, Notes = notes };
     }
 
-    /// <summary>FNV-style 64-bit hash over 8-byte words: whole payload when small, else head, tail and strided samples.</summary>
-    internal static ulong Hash(TensorData data)
+    /// <summary>Merges of payloads this large are named in the notes.</summary>
+    private const long LargeNote = 1 << 20;
+
+    /// <summary>
+    /// Reads payload bytes for hashing and comparison. Weights backed by a file are read with positional
+    /// reads, not through the memory map, so comparing gigabytes never grows the resident set.
+    /// </summary>
+    private sealed class PayloadReader : IDisposable
     {
-        var span = data.Span;
-        if (span.Length <= FullHashLimit)
+        private const int Chunk = 1 << 20;
+        private readonly Dictionary<string, Microsoft.Win32.SafeHandles.SafeFileHandle> handles = new(StringComparer.Ordinal);
+        private readonly byte[] a = new byte[Chunk];
+        private readonly byte[] b = new byte[Chunk];
+
+        /// <summary>FNV-style 64-bit hash: the whole payload when small, else head, tail and strided samples.</summary>
+        public ulong Hash(TensorData data)
         {
-            return HashSpan(span, 14695981039346656037UL);
+            var length = data.Length;
+            if (length <= FullHashLimit)
+            {
+                return HashSpan(Read(data, 0, (int)length, a), 14695981039346656037UL);
+            }
+
+            const int sample = 4096;
+            var h = HashSpan(Read(data, 0, sample, a), 14695981039346656037UL);
+            h = HashSpan(Read(data, length - sample, sample, a), h);
+            const int probes = 64;
+            var stride = (length - sample) / probes;
+            for (var i = 1; i < probes; i++)
+            {
+                h = HashSpan(Read(data, i * stride, 64, a), h);
+            }
+
+            return h;
         }
 
-        const int sample = 4096;
-        var h = HashSpan(span[..sample], 14695981039346656037UL);
-        h = HashSpan(span[^sample..], h);
-        const int probes = 64;
-        var stride = (span.Length - sample) / probes;
-        for (var i = 1; i < probes; i++)
+        public bool Equal(TensorData x, TensorData y)
         {
-            h = HashSpan(span.Slice(i * stride, 64), h);
+            if (x.Length != y.Length)
+            {
+                return false;
+            }
+
+            for (long done = 0; done < x.Length; done += Chunk)
+            {
+                var n = (int)Math.Min(Chunk, x.Length - done);
+                if (!Read(x, done, n, a).SequenceEqual(Read(y, done, n, b)))
+                {
+                    return false;
+                }
+            }
+
+            return true;
         }
 
-        return h;
+        private ReadOnlySpan<byte> Read(TensorData data, long offset, int count, byte[] buffer)
+        {
+            if (data is not MappedTensorData mapped)
+            {
+                return data.Span.Slice((int)offset, count);
+            }
+
+            if (!handles.TryGetValue(mapped.FilePath, out var handle))
+            {
+                handle = File.OpenHandle(mapped.FilePath, FileMode.Open, FileAccess.Read, FileShare.Read);
+                handles[mapped.FilePath] = handle;
+            }
+
+            var span = buffer.AsSpan(0, count);
+            for (var done = 0; done < count;)
+            {
+                var n = RandomAccess.Read(handle, span[done..], mapped.FileOffset + offset + done);
+                if (n <= 0)
+                {
+                    throw new IOException($"{mapped.FilePath}: file ended while reading a tensor payload");
+                }
+
+                done += n;
+            }
+
+            return span;
+        }
+
+        public void Dispose()
+        {
+            foreach (var handle in handles.Values)
+            {
+                handle.Dispose();
+            }
+        }
     }
 
     private static ulong HashSpan(ReadOnlySpan<byte> span, ulong h)
