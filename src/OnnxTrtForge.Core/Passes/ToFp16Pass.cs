@@ -53,6 +53,7 @@ public sealed class ToFp16Pass(Fp16Options? options = null) : IGraphPass
         // exporter's own Cast chains go; this pass itself never casts a Cast's output
         var cleanup = new CastCleanupPass().Run(model);
         TypeConsistencyChecker.Ensure(model, Name);
+        GraphValidator.Validate(model);
         var weightsBefore = rewrite.WeightBytesBefore;
         var weightsAfter = model.Graph.Initializers.Sum(v => v.Initializer!.ByteLength);
         var notes = new List<string>
