@@ -11,6 +11,7 @@ root.Subcommands.Add(ConvertCommand.Create());
 root.Subcommands.Add(BuildCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(DenoiseCommand.Create());
+root.Subcommands.Add(ValidateCommand.Create());
 root.Subcommands.Add(OptimizeCommand.Create());
 root.Subcommands.Add(RunCommand.Create());
 

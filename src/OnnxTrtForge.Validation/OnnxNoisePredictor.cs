@@ -27,7 +27,7 @@ public sealed class OnnxNoisePredictor : INoisePredictor
     {
         Signature = signature;
         session = OrtSessions.Create(modelPath, options);
-        Description = $"{Path.GetFileName(modelPath)} ({options.Describe()})";
+        Description = $"{modelPath} ({options.Describe()})";
         inputNames = [signature.Sample.Name, signature.Timestep.Name, signature.Embeddings.Name];
         outputNames = [signature.Output.Name];
     }

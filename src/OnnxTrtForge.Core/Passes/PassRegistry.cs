@@ -29,6 +29,7 @@ public sealed class PassRegistry
             "remove-redundant-casts",
             "simplify-arithmetic",
             "simplify-reshape-transpose",
+            "simplify-slices",
             "simplify-group-norm",
             "absorb-transpose-into-einsum",
             "split-heads-into-einsum",
@@ -61,7 +62,8 @@ public sealed class PassRegistry
         .Register<ReshapeChainPass>()
         .Register<GroupNormAsInstanceNormPass>()
         .Register<EinsumTransposeAbsorptionPass>()
-        .Register<EinsumHeadSplitPass>();
+        .Register<EinsumHeadSplitPass>()
+        .Register<SliceSimplificationPass>();
 
     public IReadOnlyList<string> Names => order;
 

@@ -55,6 +55,14 @@ public sealed class ReshapeChainPass : IGraphPass
                 {
                     transposes++;
                 }
+                else if (MovesOnlyUnitAxes(perm, GraphEdits.StaticDims(input)) && GraphEdits.StaticDims(output) is { } outDims && NextToReshape(graph, node))
+                {
+                    // Moving only size-1 axes keeps the element order: the Transpose is a Reshape, which then merges.
+                    node.OpType = "Reshape";
+                    node.Attributes.Remove("perm");
+                    node.AddInput(graph.AddInitializer(HostTensor.Int64s(outDims).ToTensor(), graph.Names.Fresh("reshape_shape")));
+                    transposes++;
+                }
                 else if (input.Producer is { } inner && inner.Is("Transpose") && inner.Input(0) is { } source && GraphEdits.SoleUser(graph, input) is not null
                     && Permutation(inner, source) is { } first)
                 {
@@ -170,6 +178,23 @@ public sealed class ReshapeChainPass : IGraphPass
 
         return perm;
     }
+
+    /// <summary>True when the permutation keeps the relative order of every axis longer than 1.</summary>
+    private static bool MovesOnlyUnitAxes(long[] perm, long[]? dims)
+    {
+        if (dims is null || perm.Length != dims.Length)
+        {
+            return false;
+        }
+
+        var order = perm.Where(p => dims[p] != 1).ToList();
+        return order.SequenceEqual(order.Order());
+    }
+
+    /// <summary>True when the node's input comes from, or its output goes only to, a reshape-like op it can merge with.</summary>
+    private static bool NextToReshape(Graph graph, Node node) =>
+        (node.Input(0)?.Producer is { } p && p.IsOnnxDomain && ReshapeLike.Contains(p.OpType) && GraphEdits.SoleUser(graph, node.Input(0)!) is not null)
+        || (GraphEdits.SoleUser(graph, node.Outputs[0]) is { } u && u.IsOnnxDomain && ReshapeLike.Contains(u.OpType));
 
     private static bool IsIdentity(long[] perm) => perm.Select((p, i) => p == i).All(b => b);
 }

@@ -108,6 +108,43 @@ public sealed class ReshapeChainPassTests
     }
 
     [Fact]
+    public void Treats_a_transpose_that_only_moves_unit_axes_as_a_reshape_and_merges_it()
+    {
+        // One attention head: [1,64,32] → Reshape [1,64,1,32] → Transpose(0,2,1,3) → [1,1,64,32].
+        var m = new TinyModel();
+        var x = m.Input("x", DataType.Float, 1, 64, 32);
+        var a = m.Op("Reshape", [x, m.Int64s("s", 1, 64, 1, -1)]);
+        a.Outputs[0].Type = TypeInfo.OfTensor(DataType.Float, [1, 64, 1, 32]);
+        var t = m.Op("Transpose", [a.Outputs[0]], Attribute.IntList("perm", [0, 2, 1, 3]));
+        t.Outputs[0].Type = TypeInfo.OfTensor(DataType.Float, [1, 1, 64, 32]);
+        var y = m.Op("Softmax", [t.Outputs[0]], Attribute.Int("axis", -1));
+        m.Output(y.Outputs[0], DataType.Float, 1, 1, 64, 32);
+
+        var pass = new ReshapeChainPass();
+        var (_, before, _) = m.RunPass(pass);
+        pass.Run(m.Model);
+        var after = m.RunOrt(m.RandomInputs());
+
+        Assert.Equal(["Reshape", "Softmax"], m.Ops);
+        Assert.Equal([1L, 1, 64, 32], m.Graph.Nodes[0].Input(1)!.Initializer!.ToInt64Array());
+        TinyModel.AssertSame(before, after);
+    }
+
+    [Fact]
+    public void Keeps_a_transpose_that_moves_data()
+    {
+        var m = new TinyModel();
+        var x = m.Input("x", DataType.Float, 1, 64, 2, 32);
+        var t = m.Op("Transpose", [x], Attribute.IntList("perm", [0, 2, 1, 3]));
+        t.Outputs[0].Type = TypeInfo.OfTensor(DataType.Float, [1, 2, 64, 32]);
+        var r = m.Op("Reshape", [t.Outputs[0], m.Int64s("s", 2, -1)]);
+        m.Output(r.Outputs[0], DataType.Float, 2, 2048);
+
+        Assert.False(new ReshapeChainPass().Run(m.Model).Modified);
+        Assert.Equal(["Transpose", "Reshape"], m.Ops);
+    }
+
+    [Fact]
     public void Keeps_a_reshape_chain_whose_middle_value_has_another_reader()
     {
         var m = new TinyModel();
