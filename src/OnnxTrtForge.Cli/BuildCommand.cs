@@ -128,7 +128,7 @@ internal sealed class PhasePrinter(string what) : IProgress<TrtexecProgress>
     {
         lock (gate)
         {
-            Console.Error.WriteLine($"[{value.Elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture),7}s] {what}: {value.Phase.ToString().ToLowerInvariant()}");
+            Console.Error.WriteLine($"[{value.Elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture),7}s] {what}: {value.Phase.ToString().ToLowerInvariant()}{(value.Heartbeat ? " (still running)" : "")}");
         }
     }
 }

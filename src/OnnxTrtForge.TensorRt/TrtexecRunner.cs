@@ -4,7 +4,11 @@ using CliWrap;
 namespace OnnxTrtForge.TensorRt;
 
 /// <summary>Progress of a trtexec run: the phase read from its log, the time since it started, the latest line.</summary>
-public sealed record TrtexecProgress(TrtexecPhase Phase, TimeSpan Elapsed, string LastLine);
+public sealed record TrtexecProgress(TrtexecPhase Phase, TimeSpan Elapsed, string LastLine)
+{
+    /// <summary>true for a periodic report that only updates the elapsed time (the phase did not change).</summary>
+    public bool Heartbeat { get; init; }
+}
 
 /// <summary>The raw outcome of one trtexec process: exit code, how it ended, where the log is, its last lines.</summary>
 public sealed record TrtexecRun(int ExitCode, bool TimedOut, bool Cancelled, TimeSpan Elapsed, string LogPath, IReadOnlyList<string> Tail)
@@ -23,6 +27,9 @@ public static class TrtexecRunner
 
     public static readonly TimeSpan GracePeriod = TimeSpan.FromSeconds(5);
 
+    /// <summary>How often progress is reported while the phase stays the same (trtexec can time tactics for minutes).</summary>
+    public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(15);
+
     public static async Task<TrtexecRun> RunAsync(
         string executable,
         IReadOnlyList<string> arguments,
@@ -35,6 +42,7 @@ public static class TrtexecRunner
         var tail = new Queue<string>(TailLines);
         var gate = new object();
         var phase = TrtexecPhase.Starting;
+        var lastLine = "";
         var clock = Stopwatch.StartNew();
         await using var log = new StreamWriter(logPath, append: false);
         using var timeoutCts = new CancellationTokenSource();
@@ -59,6 +67,7 @@ public static class TrtexecRunner
                 }
 
                 tail.Enqueue(line);
+                lastLine = line;
                 if (TrtexecLog.PhaseOf(line) is { } p && p > phase)
                 {
                     phase = p;
@@ -81,6 +90,27 @@ public static class TrtexecRunner
         int exitCode;
         bool timedOut = false, cancelled = false;
         progress?.Report(new TrtexecProgress(TrtexecPhase.Starting, TimeSpan.Zero, ""));
+        using var stopHeartbeat = new CancellationTokenSource();
+        var heartbeat = progress is null ? Task.CompletedTask : Task.Run(async () =>
+        {
+            using var timer = new PeriodicTimer(HeartbeatInterval);
+            try
+            {
+                while (await timer.WaitForNextTickAsync(stopHeartbeat.Token))
+                {
+                    TrtexecProgress beat;
+                    lock (gate)
+                    {
+                        beat = new TrtexecProgress(phase, clock.Elapsed, lastLine) { Heartbeat = true };
+                    }
+
+                    progress.Report(beat);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }, CancellationToken.None);
         try
         {
             var result = await command.ExecuteAsync(forceful.Token, graceful.Token);
@@ -95,6 +125,11 @@ public static class TrtexecRunner
         catch (System.ComponentModel.Win32Exception e)
         {
             throw new OnnxTrtForge.Core.Ir.ForgeInputException($"{executable}: cannot be started ({e.Message})", e);
+        }
+        finally
+        {
+            await stopHeartbeat.CancelAsync();
+            await heartbeat;
         }
 
         lock (gate)

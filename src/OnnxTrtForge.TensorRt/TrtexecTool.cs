@@ -77,7 +77,7 @@ public sealed record TrtexecTool(string Path, TrtVersion Version, bool IsStandIn
         }
 
         var resolved = configured ?? version
-            ?? throw new ForgeInputException($"{path}: `trtexec --help` printed no TensorRT version banner ([TensorRT vNNNN]); set the version in config");
+            ?? throw new ForgeInputException($"{path}: `trtexec --help` printed no TensorRT version banner ([TensorRT vNNNN]); pass the version with --trt-version");
         return new TrtexecTool(path, resolved, standIn);
     }
 }

@@ -153,6 +153,7 @@ public sealed class EngineBuilderTests
         var request = Request(dir.Path, Fp32) with { Timeout = TimeSpan.FromSeconds(3) };
         var failure = Assert.IsType<EngineBuildFailure>(await builder.BuildAsync(request, null, CancellationToken.None));
         Assert.Equal(FailureKind.Timeout, failure.Reason.Kind);
+        Assert.False(StandIn.AnyProcessMentions(dir.Path), "trtexec is still running after the timeout");
         Assert.False(File.Exists(request.EnginePath));
         AssertNoPartialFiles(dir.Path);
     }
@@ -180,6 +181,7 @@ public sealed class EngineBuilderTests
         var started = DateTime.UtcNow;
         var failure = Assert.IsType<EngineBuildFailure>(await builder.BuildAsync(request, progress, cts.Token));
         Assert.Equal(FailureKind.Cancelled, failure.Reason.Kind);
+        Assert.False(StandIn.AnyProcessMentions(dir.Path), "trtexec is still running after cancellation");
         Assert.Equal(ExitCode.Cancelled, EngineExitCodes.Of(failure));
         Assert.Contains(TrtexecPhase.Parsing, phases);
         Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(30));

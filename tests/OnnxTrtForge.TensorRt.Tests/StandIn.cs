@@ -59,6 +59,35 @@ internal static class StandIn
         return (p.ExitCode, stdout.Result, stderr.Result);
     }
 
+    /// <summary>Whether a running process has <paramref name="text"/> in its command line (Linux /proc; false elsewhere).</summary>
+    public static bool AnyProcessMentions(string text)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return false;
+        }
+
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            try
+            {
+                var cmdline = File.ReadAllText(Path.Combine(dir, "cmdline"));
+                if (cmdline.Contains(text, StringComparison.Ordinal))
+                {
+                    return true;
+                }
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
+
+        return false;
+    }
+
     private static (string, string) Find()
     {
         var list = Path.Combine(AppContext.BaseDirectory, "tool-paths.txt");
