@@ -52,7 +52,7 @@ public sealed class EngineBuilder(TrtexecTool tool, IGpuProbe gpuProbe)
         EngineCacheKey? key = null;
         if (cache is not null)
         {
-            key = await EngineCache.ComputeKeyAsync(onnx, externalFiles, options, Tool.Version, gpu, ct);
+            key = await EngineCache.ComputeKeyAsync(onnx, externalFiles, options, Tool.Version, gpu, Tool.IsStandIn, ct);
             if (!request.Force && cache.Find(key) is { } hit)
             {
                 cache.CopyOut(key, engine);

@@ -13,7 +13,8 @@ public sealed record EngineCacheEntry(string Key, string Onnx, string TensorRtVe
 
 /// <summary>
 /// Engines cached by content: the key hashes the ONNX bytes (external data files included), the build
-/// options, the shape profiles, the TensorRT version and the GPU (name and compute capability). Timing
+/// options, the shape profiles, the TensorRT version, whether trtexec is a stand-in, and the GPU (name and
+/// compute capability). Timing
 /// caches live per TensorRT version and GPU. Layout: <c>engines/KEY.trt</c> + <c>KEY.json</c>,
 /// <c>timing/trt-VERSION/GPU-ccCC.cache</c>.
 /// </summary>
@@ -29,7 +30,7 @@ public sealed class EngineCache(string root)
         return Path.Combine(baseDir, "forge");
     }
 
-    public static async Task<EngineCacheKey> ComputeKeyAsync(string onnxPath, IEnumerable<string> externalDataFiles, EngineBuildOptions options, TrtVersion version, GpuInfo gpu, CancellationToken ct)
+    public static async Task<EngineCacheKey> ComputeKeyAsync(string onnxPath, IEnumerable<string> externalDataFiles, EngineBuildOptions options, TrtVersion version, GpuInfo gpu, bool standIn, CancellationToken ct)
     {
         var material = new StringBuilder();
         material.Append("forge-engine-cache v1\n");
@@ -41,6 +42,7 @@ public sealed class EngineCache(string root)
         }
 
         material.Append("tensorrt ").Append(version.ToString()).Append('\n');
+        material.Append("trtexec ").Append(standIn ? "stand-in" : "real").Append('\n');
         material.Append("gpu ").Append(gpu.Name).Append(" cc ").Append(gpu.ComputeCapability).Append('\n');
         material.Append(options.CanonicalText()).Append('\n');
         var text = material.ToString();

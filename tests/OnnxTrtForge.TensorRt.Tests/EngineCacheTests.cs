@@ -16,8 +16,8 @@ public sealed class EngineCacheTests
         File.WriteAllBytes(model, [1, 2, 3, 4]);
         File.WriteAllBytes(data, [5, 6, 7, 8]);
         var options = new EngineBuildOptions { Precision = Precision.Fp16, Profiles = [ShapeProfile.Fixed("sample", [2, 4, 64, 64])], WorkspaceMiB = 1024 };
-        Task<EngineCacheKey> Key(EngineBuildOptions? o = null, TrtVersion? v = null, GpuInfo? g = null) =>
-            EngineCache.ComputeKeyAsync(model, [data], o ?? options, v ?? V, g ?? Gpu, CancellationToken.None);
+        Task<EngineCacheKey> Key(EngineBuildOptions? o = null, TrtVersion? v = null, GpuInfo? g = null, bool standIn = false) =>
+            EngineCache.ComputeKeyAsync(model, [data], o ?? options, v ?? V, g ?? Gpu, standIn, CancellationToken.None);
 
         var baseKey = await Key();
         Assert.Equal(baseKey, await Key());
@@ -34,6 +34,7 @@ public sealed class EngineCacheTests
             (await Key(v: new TrtVersion(10, 9, 0))).Hash,
             (await Key(g: Gpu with { Name = "NVIDIA L4" })).Hash,
             (await Key(g: Gpu with { ComputeCapability = "8.9" })).Hash,
+            (await Key(standIn: true)).Hash,
         };
         File.WriteAllBytes(model, [1, 2, 3, 5]);
         keys.Add((await Key()).Hash);
