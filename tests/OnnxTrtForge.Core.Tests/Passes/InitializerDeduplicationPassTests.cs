@@ -1,5 +1,7 @@
 using OnnxTrtForge.Core.Ir;
 using OnnxTrtForge.Core.Passes;
+using OnnxTrtForge.Core.Serialization;
+using OnnxTrtForge.Testing;
 
 namespace OnnxTrtForge.Core.Tests.Passes;
 
@@ -53,5 +55,33 @@ public sealed class InitializerDeduplicationPassTests
         Assert.Equal(1, result.Counters["merged"]);
         Assert.Same(p, n2.Input(1));
         Assert.Same(r, n3.Input(1));
+    }
+
+    [Theory]
+    [InlineData(ExternalDataMode.Never)]
+    [InlineData(ExternalDataMode.Always)]
+    public void Compares_file_backed_weights_byte_for_byte_whether_embedded_or_external(ExternalDataMode mode)
+    {
+        var m = new TinyModel();
+        var x = m.Input("x", DataType.Float, 270_000);
+        var values = Enumerable.Range(0, 270_000).Select(i => (float)Math.Cos(i)).ToArray();
+        var tweaked = (float[])values.Clone();
+        tweaked[^3] = 7;
+        var n1 = m.Op("Add", [x, m.Floats("p", [270_000], values)]);
+        var n2 = m.Op("Mul", [n1.Outputs[0], m.Floats("q", [270_000], (float[])values.Clone())]);
+        var n3 = m.Op("Sub", [n2.Outputs[0], m.Floats("r", [270_000], tweaked)]);
+        m.Output(n3.Outputs[0], DataType.Float, 270_000);
+        using var temp = Fixtures.Temp();
+        OnnxWriter.Save(m.Model, temp.File("m.onnx"), new SaveOptions { ExternalData = mode });
+        using var loaded = OnnxReader.Load(temp.File("m.onnx"));
+        Assert.All(loaded.Graph.Initializers, v => Assert.IsType<MappedTensorData>(v.Initializer!.Data));
+
+        var result = new InitializerDeduplicationPass().Run(loaded);
+
+        Assert.Equal(1, result.Counters["merged"]);
+        Assert.Equal(["p", "r"], loaded.Graph.Initializers.Select(v => v.Name));
+        Assert.Contains(result.Notes, n => n.Contains("'q'", StringComparison.Ordinal) && n.Contains("'p'", StringComparison.Ordinal));
+        var mul = loaded.Graph.Nodes.Single(n => n.OpType == "Mul");
+        Assert.Equal("p", mul.Input(1)!.Name);
     }
 }
