@@ -54,6 +54,24 @@ public sealed class LoopValidationTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Passes_the_fixture_against_its_default_optimization()
+    {
+        using var temp = Fixtures.Temp();
+        var optimized = temp.File("optimized.onnx");
+        using (var model = OnnxReader.Load(Fixtures.Model("tiny_unet_opset12_fp32")))
+        {
+            var report = OnnxTrtForge.Core.Passes.Optimizer.Optimize(model);
+            Assert.True(report.After.Nodes < report.Before.Nodes, "the optimizer should have simplified the export");
+            OnnxWriter.Save(model, optimized);
+        }
+
+        var result = await LoopValidation.RunAsync(Request(Fixtures.Model("tiny_unet_opset12_fp32"), optimized), null, CancellationToken.None);
+
+        Assert.True(result.Passed, result.Summary());
+        output.WriteLine($"optimized: {result.Summary()}; max noise max-abs {result.MaxNoiseAbsError:E3}");
+    }
+
+    [Fact]
     public async Task Fails_naming_the_first_step_when_conv_out_weights_are_scaled_by_1_01()
     {
         using var temp = Fixtures.Temp();
