@@ -5,7 +5,7 @@ namespace OnnxTrtForge.Core.Passes;
 /// <summary>
 /// Structural checks on an optimized model (not a pass: it changes nothing): nodes in topological
 /// order, every input defined before use (outer scopes visible in subgraphs), value names unique in
-/// the whole model, graph outputs defined, and element types consistent with the schemas of common
+/// every scope (a graph and the graphs enclosing it), graph outputs defined, and element types consistent with the schemas of common
 /// ops wherever they are known. The first problem is a <see cref="PassFailedException"/> naming the node.
 /// </summary>
 public static class GraphValidator
@@ -78,7 +78,8 @@ public static class GraphValidator
 
             foreach (var sub in node.Subgraphs)
             {
-                Check(sub, defined, names);
+                // A subgraph sees the names of its enclosing scopes; sibling subgraphs may reuse names.
+                Check(sub, defined, new Dictionary<string, Value>(names, StringComparer.Ordinal));
             }
 
             foreach (var output in node.Outputs)
