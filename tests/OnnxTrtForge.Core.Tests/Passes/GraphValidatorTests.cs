@@ -80,4 +80,25 @@ public sealed class GraphValidatorTests
 
         Assert.Contains("'ghost'", Assert.Throws<PassFailedException>(() => GraphValidator.Validate(m.Model)).Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Lets_sibling_branches_reuse_a_name_but_not_shadow_an_outer_value()
+    {
+        var m = new TinyModel();
+        var x = m.Input("x", DataType.Float, 3);
+        var cond = m.Input("cond", DataType.Bool, 1);
+        var body = new Graph("then", m.Graph);
+        var t = body.Append(new Node("", "Neg", [x], ["branch_out"]));
+        body.Outputs.Add(t.Outputs[0]);
+        var other = new Graph("else", m.Graph);
+        var e = other.Append(new Node("", "Abs", [x], ["branch_out"]));
+        other.Outputs.Add(e.Outputs[0]);
+        var iff = m.Op("If", [cond], Attribute.GraphValue("then_branch", body), Attribute.GraphValue("else_branch", other));
+        m.Output(iff.Outputs[0], DataType.Float, 3);
+        GraphValidator.Validate(m.Model);
+
+        e.Outputs[0].Name = "x";
+
+        Assert.Contains("'x'", Assert.Throws<PassFailedException>(() => GraphValidator.Validate(m.Model)).Message, StringComparison.Ordinal);
+    }
 }
