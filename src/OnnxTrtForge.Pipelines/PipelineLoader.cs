@@ -163,7 +163,9 @@ public static partial class PipelineLoader
             string? trtexec = null;
             if (spec.Build is { } build)
             {
-                trtexec = CheckBuild(build, stages.Contains(RunStage.Build));
+                // The validate stage runs an engine candidate through trtexec too.
+                var engineValidation = spec.Validate is { } v && stages.Contains(RunStage.Validate) && (v.Candidate ?? CandidateKind.Engine) == CandidateKind.Engine;
+                trtexec = CheckBuild(build, stages.Contains(RunStage.Build) || engineValidation);
             }
 
             if (spec.Validate is { } validate)
@@ -315,6 +317,16 @@ public static partial class PipelineLoader
             if (validate.Steps is < 1 or > 1000)
             {
                 Error("validate.steps", $"validate.steps: expected 1..1000, got {validate.Steps}");
+            }
+
+            if (validate.Seed < 0)
+            {
+                Error("validate.seed", $"validate.seed: expected a seed ≥ 0, got {validate.Seed}");
+            }
+
+            if (validate.Eta < 0)
+            {
+                Error("validate.eta", $"validate.eta: expected eta ≥ 0, got {validate.Eta}");
             }
 
             if (validate.Guidance < 0)

@@ -181,6 +181,13 @@ public enum LoopSemantics
     Current,
 }
 
+public enum TimestepSpacingKind
+{
+    Linspace,
+    Leading,
+    Trailing,
+}
+
 public enum CandidateKind
 {
     Engine,
@@ -206,7 +213,17 @@ public sealed record ValidateSpec
 
     public bool Karras { get; init; }
 
-    public LoopSemantics Semantics { get; init; } = LoopSemantics.V024;
+    /// <summary>Scheduler semantics; null: v0.2.4 (the article's diffusers) for lms/pndm/ddim, current for the others.</summary>
+    public LoopSemantics? Semantics { get; init; }
+
+    /// <summary>Current semantics: diffusers' <c>timestep_spacing</c>; null: the scheduler's default.</summary>
+    public TimestepSpacingKind? TimestepSpacing { get; init; }
+
+    /// <summary>Current semantics: diffusers' <c>steps_offset</c>; null: 0 (Stable Diffusion's configs say 1).</summary>
+    public int? StepsOffset { get; init; }
+
+    /// <summary>DDIM eta (&gt; 0 adds seeded noise).</summary>
+    public double Eta { get; init; }
 
     public int Steps { get; init; } = 50;
 
