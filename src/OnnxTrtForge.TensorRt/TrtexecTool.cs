@@ -51,10 +51,18 @@ public sealed record TrtexecTool(string Path, TrtVersion Version, bool IsStandIn
         TrtVersion? version = null;
         var standIn = false;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(TimeSpan.FromSeconds(60));
+        timeout.CancelAfter(TimeSpan.FromSeconds(30));
         void OnLine(string line)
         {
-            version ??= TrtVersion.FromLogLine(line);
+            if (version is null && TrtVersion.FromLogLine(line) is { } v)
+            {
+                version = v;
+
+                // The banner is all forge needs (and the marker line of a stand-in, which follows it): a trtexec
+                // that keeps going after its banner is stopped shortly after.
+                timeout.CancelAfter(TimeSpan.FromSeconds(2));
+            }
+
             standIn |= TrtexecLog.IsStandInLine(line);
         }
 
@@ -69,7 +77,10 @@ public sealed record TrtexecTool(string Path, TrtVersion Version, bool IsStandIn
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
-            throw new ForgeInputException($"{path}: `trtexec --help` did not finish within 60 s");
+            if (version is null && configured is null)
+            {
+                throw new ForgeInputException($"{path}: `trtexec --help` printed no TensorRT version banner within 30 s; pass the version with --trt-version");
+            }
         }
         catch (System.ComponentModel.Win32Exception e)
         {
