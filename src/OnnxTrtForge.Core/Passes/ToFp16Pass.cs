@@ -160,7 +160,7 @@ public sealed class ToFp16Pass(Fp16Options? options = null) : IGraphPass
             {
                 Notes.Add(options.ClampOutOfRange
                     ? $"constant '{value.Name}': {count} values beyond the {target.OnnxName()} range clamped"
-                    : $"constant '{value.Name}': {count} values beyond the {target.OnnxName()} range; kept float32, its consumers compute in float32");
+                    : $"constant '{value.Name}': {count} values beyond the {target.OnnxName()} range; kept float32, and so are its consumers");
                 OutOfRangeKept += options.ClampOutOfRange ? 0 : 1;
             }
 
@@ -197,7 +197,7 @@ public sealed class ToFp16Pass(Fp16Options? options = null) : IGraphPass
             else if (node.Is("ConstantOfShape"))
             {
                 var fill = node.Attributes.TryGetValue("value", out var a) && a.T is { } t
-                    ? HalfConversion.Convert(t, target, clamp: true, t.Name)
+                    ? HalfConversion.Convert(t, target, options.ClampOutOfRange, t.Name)
                     : new Tensor(target, [1], TensorData.FromBytes(new byte[2]));
                 node.Attributes["value"] = IrAttribute.TensorValue("value", fill);
             }

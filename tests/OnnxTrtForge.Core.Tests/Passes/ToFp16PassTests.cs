@@ -143,6 +143,34 @@ public sealed class ToFp16PassTests
     }
 
     [Fact]
+    public void A_fill_beyond_fp16_keeps_the_constant_of_shape_and_its_reader_in_float32()
+    {
+        var graph = new Graph("g");
+        var model = new Model(graph);
+        model.OpsetImports[""] = 17;
+        var x = graph.AddInput("x", TypeInfo.OfTensor(DataType.Float, [2, 8]));
+        var w = graph.AddInitializer(OrtHarness.Random([8, 8], 14), "W");
+        var h = graph.Create("MatMul", [x, w]).Outputs[0];
+        var shape = graph.AddInitializer(Tensor.FromInt64s([2], [2, 8]), "shape");
+        var mask = graph.Create("ConstantOfShape", [shape], attributes: [IrAttribute.TensorValue("value", Tensor.FromFloats([1], [float.MinValue]))]).Outputs[0];
+        var masked = graph.Create("Add", [h, mask], nameHint: "masked").Outputs[0];
+        var y = graph.Create("MatMul", [graph.Create("Softmax", [masked]).Outputs[0], w]).Outputs[0];
+        y.Type = TypeInfo.OfTensor(DataType.Float, [2, 8]);
+        graph.Outputs.Add(y);
+        var inputs = new[] { OrtHarness.Random([2, 8], 15) };
+        var before = OrtHarness.Run(model, inputs);
+
+        var result = new ToFp16Pass().Run(model);
+
+        var types = TypeConsistencyChecker.Check(model);
+        Assert.Equal(DataType.Float, graph.Nodes.Single(n => n.Is("ConstantOfShape")).Attributes["value"].T!.Type);
+        Assert.Equal(DataType.Float, types.TypeOf(masked));
+        Assert.Equal(DataType.Float16, types.TypeOf(h));
+        Assert.Contains(result.Notes, n => n.Contains(mask.Name, StringComparison.Ordinal) && n.Contains("kept float32", StringComparison.Ordinal));
+        AssertSameOutputs(before, OrtHarness.Run(model, inputs), 1e-2);
+    }
+
+    [Fact]
     public void Clamping_converts_an_out_of_range_initializer_to_the_largest_fp16()
     {
         var (model, _, _) = MatMulNormMatMul(biasValue: 1e6f);
@@ -181,7 +209,7 @@ public sealed class ToFp16PassTests
         model.OpsetImports[""] = 17;
         var x = graph.AddInput("x", TypeInfo.OfTensor(DataType.Float, [2, 8]));
         var w = graph.AddInitializer(OrtHarness.Random([8, 8], 3), "W");
-        var k = graph.AddInitializer(Tensor.FromInt64s([1], [3]), "k");
+        var k = graph.AddInput("k", TypeInfo.OfTensor(DataType.Int64, [1]));
         var h = graph.Create("MatMul", [x, w]).Outputs[0];
         var shape = graph.Create("Shape", [h]).Outputs[0];
         var fill = graph.Create("ConstantOfShape", [shape], attributes: [IrAttribute.TensorValue("value", Tensor.FromFloats([1], [1.5f]))]).Outputs[0];
@@ -193,7 +221,7 @@ public sealed class ToFp16PassTests
         var z = graph.Create("Add", [y, s]).Outputs[0];
         z.Type = TypeInfo.OfTensor(DataType.Float, [2, 8]);
         graph.Outputs.Add(z);
-        var inputs = new[] { OrtHarness.Random([2, 8], 12) };
+        var inputs = new[] { OrtHarness.Random([2, 8], 12), Tensor.FromInt64s([1], [3]) };
         var before = OrtHarness.Run(model, inputs);
 
         new ToFp16Pass().Run(model);

@@ -71,12 +71,25 @@ internal sealed class PrecisionPlanner(Fp16Options options, TypeCheckResult type
             ordered.Add(plan);
         }
 
+        // constants the target cannot hold keep their readers in float32 (a fill's readers too)
+        var forced = new List<Node>();
         foreach (var plan in ordered.Where(p => p.Role is PrecisionRole.Compute or PrecisionRole.Producer))
         {
             if (ReadsOverflowingConstant(plan))
             {
-                Plans[plan.Node] = plan with { Role = PrecisionRole.Fixed32 };
+                forced.Add(plan.Node);
             }
+
+            if (FillsOutOfRange(plan))
+            {
+                forced.Add(plan.Node);
+                forced.AddRange(plan.Node.Outputs[0].Uses.Where(u => Plans[u.Node].Requires(u.Index, DataType.Float)).Select(u => u.Node));
+            }
+        }
+
+        foreach (var node in forced)
+        {
+            Plans[node] = Plans[node] with { Role = PrecisionRole.Fixed32 };
         }
 
         Solve(model);
@@ -161,6 +174,23 @@ internal sealed class PrecisionPlanner(Fp16Options options, TypeCheckResult type
         }
 
         return overflow && !options.ClampOutOfRange;
+    }
+
+    /// <summary>A ConstantOfShape whose fill value the target cannot hold (a -3.4e38 attention mask) stays float32 unless clamping.</summary>
+    private bool FillsOutOfRange(NodePlan plan)
+    {
+        if (!plan.Node.Is("ConstantOfShape") || !plan.Node.Attributes.TryGetValue("value", out var a) || a.T is not { Type: DataType.Float } fill)
+        {
+            return false;
+        }
+
+        var count = HalfConversion.CountOverflows(fill, options.TargetType);
+        if (count > 0)
+        {
+            Overflowing[plan.Node.Outputs[0]] = count;
+        }
+
+        return count > 0 && !options.ClampOutOfRange;
     }
 
     /// <summary>A float constant at this slot takes the node's precision (T slots, and the free slots such as Pow's exponent).</summary>
