@@ -1,3 +1,4 @@
+using OnnxTrtForge.Core.Evaluation;
 using OnnxTrtForge.Core.Ir;
 
 namespace OnnxTrtForge.Core.Passes;
@@ -6,7 +7,7 @@ namespace OnnxTrtForge.Core.Passes;
 /// Removes Casts that cannot change a value: casts to the input's own type, and round trips
 /// A→B→A whose first step is exact (fp16→fp32→fp16 is, fp32→fp16→fp32 is not; int→float→int only
 /// where the float holds every integer of the source type). A chain A→B→C whose first step is exact
-/// becomes a single A→C cast.
+/// becomes a single A→C cast. A Cast of a small initializer becomes the converted initializer.
 /// </summary>
 public sealed class CastCleanupPass : IGraphPass
 {
@@ -15,7 +16,7 @@ public sealed class CastCleanupPass : IGraphPass
     public PassResult Run(Model model)
     {
         var graph = model.Graph;
-        long sameType = 0, roundTrips = 0, merged = 0;
+        long sameType = 0, roundTrips = 0, merged = 0, folded = 0;
         foreach (var node in graph.Nodes.Where(n => n.Is("Cast")).ToList())
         {
             if (!ReferenceEquals(node.Graph, graph) || node.Input(0) is not { } input || input.Type?.ElementType is not { } from || from == DataType.Undefined)
@@ -25,6 +26,20 @@ public sealed class CastCleanupPass : IGraphPass
 
             var to = (DataType)node.GetInt("to", 0);
             var output = node.Outputs[0];
+            if (to != from && GraphEdits.SmallConstant(input) is { } constant && HostTensor.Supports(to) && !graph.Outputs.Contains(output))
+            {
+                // A Cast of a small initializer is the converted initializer.
+                var converted = graph.AddInitializer(ElementwiseEvaluators.Convert(constant, to).ToTensor(), output.Name);
+                GraphEdits.Bypass(graph, node, output, converted);
+                if (input.Uses.Count == 0 && !input.IsGraphInput && !graph.Outputs.Contains(input))
+                {
+                    graph.RemoveInitializer(input);
+                }
+
+                folded++;
+                continue;
+            }
+
             if (to == from)
             {
                 if (GraphEdits.Bypass(graph, node, output, input))
@@ -66,10 +81,10 @@ public sealed class CastCleanupPass : IGraphPass
             GraphEdits.RemoveIfDead(graph, node);
         }
 
-        var total = sameType + roundTrips + merged;
+        var total = sameType + roundTrips + merged + folded;
         return new PassResult(total > 0)
         {
-            Counters = new Dictionary<string, long> { ["same-type"] = sameType, ["round-trips"] = roundTrips, ["chains-merged"] = merged },
+            Counters = new Dictionary<string, long> { ["same-type"] = sameType, ["round-trips"] = roundTrips, ["chains-merged"] = merged, ["initializers-converted"] = folded },
         };
     }
 

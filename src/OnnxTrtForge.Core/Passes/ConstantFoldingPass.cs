@@ -153,6 +153,15 @@ public sealed class ConstantFoldingPass : IGraphPass
                 : [HostTensor.Integer(DataType.Int64, [], [ShapeMath.Product(dims)])];
         }
 
+        // Known static output types tell the size before anything is read or computed.
+        foreach (var output in node.Outputs)
+        {
+            if (output.Type?.StaticDims is { } outDims && output.Type.ElementType.ByteCount(ShapeMath.Product(outDims)) > options.MaxOutputBytes)
+            {
+                return null;
+            }
+        }
+
         var inputs = new HostTensor?[node.Inputs.Count];
         for (var i = 0; i < inputs.Length; i++)
         {
