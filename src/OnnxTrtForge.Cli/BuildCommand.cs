@@ -31,9 +31,10 @@ internal static class BuildCommand
         var refit = new Option<bool>("--refit") { Description = "Build a refittable engine." };
         var versionCompatible = new Option<bool>("--version-compatible") { Description = "Build a version-compatible engine (TensorRT 8.6+)." };
         var extra = new Option<string[]>("--trtexec-arg") { Description = "A raw flag passed to trtexec as is (repeatable)." };
+        var layerInfo = new Option<string?>("--layer-info") { Description = "Export the engine's layers (trtexec --exportLayerInfo, detailed profiling verbosity) to this JSON file." };
         var command = new Command("build", "Build a TensorRT engine with trtexec (version-aware, cached by content).")
         {
-            model, engine, trtexec, trtVersion, precision, shapes, workspace, optLevel, cacheDir, noCache, force, timeout, report, refit, versionCompatible, extra,
+            model, engine, trtexec, trtVersion, precision, shapes, workspace, optLevel, cacheDir, noCache, force, timeout, report, refit, versionCompatible, extra, layerInfo,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -54,6 +55,7 @@ internal static class BuildCommand
                 VersionCompatible = parse.GetValue(versionCompatible),
                 ExtraFlags = parse.GetValue(extra) ?? [],
                 Verbose = verbose,
+                ExportLayerInfoPath = parse.GetValue(layerInfo),
             };
             var request = new EngineBuildRequest(parse.GetValue(model)!, parse.GetValue(engine)!, options)
             {
@@ -95,6 +97,10 @@ internal static class BuildCommand
                 Console.Out.WriteLine($"engine: {ok.EnginePath} ({size}) built in {time} by TensorRT {ok.Tool.Version} on GPU {ok.Gpu}{standIn}");
                 Console.Out.WriteLine(ok.CacheKey is null ? "cache: off" : $"cache: miss, stored (key {ok.CacheKey.Hash[..16]})");
                 Console.Out.WriteLine($"log: {ok.LogPath}");
+                if (ok.LayerInfo is { } layers)
+                {
+                    Console.Out.WriteLine($"layers: {layers.LayerCount}" + (layers.LayerTypes.Count > 0 ? " (" + string.Join(", ", layers.LayerTypes.OrderByDescending(t => t.Value).Take(8).Select(t => $"{t.Key} {t.Value}")) + ")" : ""));
+                }
                 break;
             case EngineBuildFailure failed:
                 Console.Error.WriteLine($"forge: engine build failed ({Kebab(failed.Reason.Kind)}): {failed.Reason.Message}{standIn}");

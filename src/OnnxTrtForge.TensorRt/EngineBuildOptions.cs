@@ -116,6 +116,7 @@ public sealed record EngineBuildOptions
             "optimizationLevel=" + (OptimizationLevel?.ToString(CultureInfo.InvariantCulture) ?? "default"),
             "refit=" + Refit,
             "versionCompatible=" + VersionCompatible,
+            "profilingVerbosity=" + (ExportLayerInfoPath is null ? "default" : "detailed"),
             "extra=" + string.Join(' ', ExtraFlags),
         ]);
     }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using OnnxTrtForge.Core.Ir;
+using OnnxTrtForge.Core.Reports;
 using OnnxTrtForge.Core.Serialization;
 
 namespace OnnxTrtForge.TensorRt;
@@ -56,6 +57,13 @@ public sealed class EngineBuilder(TrtexecTool tool, IGpuProbe gpuProbe)
             if (!request.Force && cache.Find(key) is { } hit)
             {
                 cache.CopyOut(key, engine);
+                LayerInfo? cachedLayers = null;
+                if (options.ExportLayerInfoPath is { } wanted && File.Exists(cache.LayerInfoPath(key)))
+                {
+                    AtomicFile.Write(wanted, tmp => File.Copy(cache.LayerInfoPath(key), tmp, overwrite: true));
+                    cachedLayers = TrtexecExports.ReadLayerInfo(wanted);
+                }
+
                 return new EngineBuildSuccess
                 {
                     OnnxPath = onnx,
@@ -68,6 +76,7 @@ public sealed class EngineBuilder(TrtexecTool tool, IGpuProbe gpuProbe)
                     BuildSeconds = hit.BuildSeconds,
                     EngineSizeMiB = hit.EngineSizeMiB,
                     EngineBytes = new FileInfo(engine).Length,
+                    LayerInfo = cachedLayers,
                 };
             }
 
@@ -81,7 +90,15 @@ public sealed class EngineBuilder(TrtexecTool tool, IGpuProbe gpuProbe)
         Directory.CreateDirectory(Path.GetDirectoryName(engine)!);
         var partial = Path.Combine(Path.GetDirectoryName(engine)!, "." + Path.GetFileName(engine) + ".partial-" + Guid.NewGuid().ToString("N")[..8]);
         var logPath = Path.GetFullPath(request.LogPath ?? engine + ".log");
-        var args = TrtexecArguments.Build(Tool.Version, onnx, partial, options);
+        var layersPartial = options.ExportLayerInfoPath is { } layersWanted
+            ? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(layersWanted))!, "." + Path.GetFileName(layersWanted) + ".partial-" + Guid.NewGuid().ToString("N")[..8])
+            : null;
+        if (layersPartial is not null)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(layersPartial)!);
+        }
+
+        var args = TrtexecArguments.Build(Tool.Version, onnx, partial, options with { ExportLayerInfoPath = layersPartial });
         try
         {
             var run = await TrtexecRunner.RunAsync(Tool.Path, args, logPath, request.Timeout, progress, ct);
@@ -124,10 +141,16 @@ public sealed class EngineBuilder(TrtexecTool tool, IGpuProbe gpuProbe)
             }
 
             File.Move(partial, engine, overwrite: true);
-            LayerInfo? layers = options.ExportLayerInfoPath is { } li && File.Exists(li) ? TrtexecExports.ReadLayerInfo(li) : null;
+            LayerInfo? layers = null;
+            if (layersPartial is not null && File.Exists(layersPartial))
+            {
+                File.Move(layersPartial, Path.GetFullPath(options.ExportLayerInfoPath!), overwrite: true);
+                layers = TrtexecExports.ReadLayerInfo(options.ExportLayerInfoPath!);
+            }
+
             if (cache is not null && key is not null)
             {
-                cache.Store(key, engine, new EngineCacheEntry(key.Hash, onnx, Tool.Version.ToString(), gpu.ToString(), standIn, DateTimeOffset.UtcNow, facts.BuildSeconds, facts.EngineSizeMiB));
+                cache.Store(key, engine, new EngineCacheEntry(key.Hash, onnx, Tool.Version.ToString(), gpu.ToString(), standIn, DateTimeOffset.UtcNow, facts.BuildSeconds, facts.EngineSizeMiB), options.ExportLayerInfoPath);
             }
 
             return new EngineBuildSuccess
@@ -154,6 +177,11 @@ public sealed class EngineBuilder(TrtexecTool tool, IGpuProbe gpuProbe)
             if (File.Exists(partial))
             {
                 File.Delete(partial);
+            }
+
+            if (layersPartial is not null && File.Exists(layersPartial))
+            {
+                File.Delete(layersPartial);
             }
         }
     }

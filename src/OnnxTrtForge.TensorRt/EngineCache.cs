@@ -60,6 +60,8 @@ public sealed class EngineCache(string root)
 
     public string EntryPath(EngineCacheKey key) => Path.Combine(Root, "engines", key.Hash + ".json");
 
+    public string LayerInfoPath(EngineCacheKey key) => Path.Combine(Root, "engines", key.Hash + ".layers.json");
+
     /// <summary>The timing cache for one TensorRT version on one GPU model.</summary>
     public string TimingCachePath(TrtVersion version, GpuInfo gpu)
     {
@@ -88,8 +90,13 @@ public sealed class EngineCache(string root)
     }
 
     /// <summary>Copies a freshly built engine into the cache (atomically, so a concurrent reader never sees half of it).</summary>
-    public void Store(EngineCacheKey key, string enginePath, EngineCacheEntry entry)
+    public void Store(EngineCacheKey key, string enginePath, EngineCacheEntry entry, string? layerInfoPath = null)
     {
+        if (layerInfoPath is not null && File.Exists(layerInfoPath))
+        {
+            AtomicFile.Write(LayerInfoPath(key), tmp => File.Copy(layerInfoPath, tmp, overwrite: true));
+        }
+
         AtomicFile.Write(EnginePath(key), tmp => File.Copy(enginePath, tmp, overwrite: true));
         AtomicFile.WriteAllText(EntryPath(key), JsonSerializer.Serialize(entry, ReportJson.Options));
     }

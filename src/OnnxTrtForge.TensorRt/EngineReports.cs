@@ -36,6 +36,10 @@ public sealed record BuildReport
 
     public string? TimingCache { get; init; }
 
+    public int? LayerCount { get; init; }
+
+    public IReadOnlyDictionary<string, int>? LayerTypes { get; init; }
+
     public FailureReason? Failure { get; init; }
 
     public string? Log { get; init; }
@@ -63,6 +67,8 @@ public sealed record BuildReport
             EngineBytes = ok?.EngineBytes,
             ElapsedSeconds = r.Elapsed.TotalSeconds,
             TimingCache = ok?.TimingCachePath,
+            LayerCount = ok?.LayerInfo?.LayerCount,
+            LayerTypes = ok?.LayerInfo?.LayerTypes,
             Failure = (r as EngineBuildFailure)?.Reason,
             Log = r.LogPath,
             Arguments = r.Arguments,
@@ -89,6 +95,7 @@ public sealed record BuildReport
         Row(md, "build time", BuildSeconds is { } b ? N(b) + " s" : null);
         Row(md, "engine size", EngineSizeMiB is { } s ? N(s) + " MiB" : EngineBytes is { } bytes ? Format.Bytes(bytes) : null);
         Row(md, "timing cache", TimingCache);
+        Row(md, "layers", LayerCount is { } layerCount ? layerCount.ToString(CultureInfo.InvariantCulture) + (LayerTypes is { Count: > 0 } types ? " (" + string.Join(", ", types.OrderByDescending(t => t.Value).Select(t => $"{t.Key} {t.Value}")) + ")" : "") : null);
         Row(md, "log", Log);
         if (Failure is not null)
         {

@@ -46,6 +46,36 @@ public sealed class EngineBuilderTests
     }
 
     [Fact]
+    public async Task Exports_layer_info_atomically_and_serves_it_again_from_the_cache()
+    {
+        using var dir = Fixtures.Temp();
+        var builder = new EngineBuilder(await StandIn.ToolAsync(dir.Path), new TestGpu());
+        var layersPath = Path.Combine(dir.Path, "reports", "layers.json");
+        var request = Request(dir.Path, Fp32, new EngineBuildOptions { ExportLayerInfoPath = layersPath });
+        int nodes;
+        using (var model = Core.Serialization.OnnxReader.Load(Fp32))
+        {
+            nodes = model.Graph.Nodes.Count;
+        }
+
+        var built = Assert.IsType<EngineBuildSuccess>(await builder.BuildAsync(request, null, CancellationToken.None));
+        Assert.Contains("--profilingVerbosity=detailed", built.Arguments);
+        Assert.Equal(nodes, built.LayerInfo!.LayerCount);
+        Assert.True(File.Exists(layersPath));
+        AssertNoPartialFiles(dir.Path);
+
+        File.Delete(layersPath);
+        var hit = Assert.IsType<EngineBuildSuccess>(await builder.BuildAsync(request, null, CancellationToken.None));
+        Assert.True(hit.CacheHit);
+        Assert.Equal(nodes, hit.LayerInfo!.LayerCount);
+        Assert.True(File.Exists(layersPath));
+
+        var plain = Assert.IsType<EngineBuildSuccess>(await builder.BuildAsync(request with { Options = new EngineBuildOptions() }, null, CancellationToken.None));
+        Assert.False(plain.CacheHit);
+        Assert.NotEqual(built.CacheKey!.Hash, plain.CacheKey!.Hash);
+    }
+
+    [Fact]
     public async Task A_different_GPU_or_TensorRT_version_misses_the_cache_and_gets_its_own_timing_cache()
     {
         using var dir = Fixtures.Temp();
