@@ -93,7 +93,7 @@ public static class OpTypeSignatures
         Add("T*->T", "Sum", "Mean", "Max", "Min", "Concat", "Einsum");
         Add("T,T,T->T", "Gemm", "Conv", "ConvTranspose", "InstanceNormalization", "GroupNormalization", "Clip", "Range");
         Add("T,T,T->T,StashType,StashType", "LayerNormalization");
-        Add("T,T,T,T,T->T,T,T", "BatchNormalization");
+        Add("T,Any,Any,Any,Any->T,Unknown,Unknown", "BatchNormalization");
         Add("T->T,Int64", "MaxPool");
         Add("T,Any->T,Int64", "TopK");
         Add("T,Any->T", "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2", "ReduceLogSum",

@@ -170,6 +170,20 @@ public sealed class ToFp16PassTests
         AssertSameOutputs(before, OrtHarness.Run(model, inputs), 1e-2);
     }
 
+    [Theory]
+    [InlineData(65519f, DataType.Float16)]
+    [InlineData(65520f, DataType.Float)]
+    public void An_initializer_is_converted_unless_a_value_rounds_to_fp16_infinity(float value, DataType expected)
+    {
+        var (model, _, _) = MatMulNormMatMul(biasValue: value);
+
+        new ToFp16Pass().Run(model);
+
+        var b = model.Graph.FindInitializer("B")!.Initializer!;
+        Assert.Equal(expected, b.Type);
+        Assert.Equal(expected == DataType.Float16 ? 65504.0 : value, b.ToDoubleArray()[0]);
+    }
+
     [Fact]
     public void Clamping_converts_an_out_of_range_initializer_to_the_largest_fp16()
     {

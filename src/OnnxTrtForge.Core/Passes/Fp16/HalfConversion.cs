@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using OnnxTrtForge.Core.Ir;
 
 namespace OnnxTrtForge.Core.Passes.Fp16;
@@ -9,12 +10,14 @@ internal static class HalfConversion
     /// <summary>How many finite float32 elements would become ±infinity in <paramref name="target"/>.</summary>
     public static long CountOverflows(Tensor tensor, DataType target)
     {
-        var span = tensor.Data.Span;
+        // round to nearest even sends |x| >= 65520 to fp16 infinity, and |x| >= 0x7F7F8000 to bf16 infinity
+        var limit = target == DataType.Float16 ? BitConverter.SingleToUInt32Bits(65520f) : 0x7F7F8000u;
+        var words = MemoryMarshal.Cast<byte, uint>(tensor.Data.Span);
         long count = 0;
-        for (var offset = 0; offset + 4 <= span.Length; offset += 4)
+        foreach (var word in words)
         {
-            var value = BinaryPrimitives.ReadSingleLittleEndian(span[offset..]);
-            if (float.IsFinite(value) && !float.IsFinite(ToFloat(FromFloat(value, target), target)))
+            var magnitude = word & 0x7FFFFFFFu;
+            if (magnitude >= limit && magnitude < 0x7F800000u)
             {
                 count++;
             }
