@@ -80,7 +80,11 @@ public sealed class InitializerDeduplicationPass : IGraphPass
         private readonly byte[] a = new byte[Chunk];
         private readonly byte[] b = new byte[Chunk];
 
-        /// <summary>FNV-style 64-bit hash: the whole payload when small, else head, tail and strided samples.</summary>
+        /// <summary>
+        /// FNV-style 64-bit hash: the whole payload when small, else its first and last 4 KiB. Two reads per
+        /// weight keep a cold page cache from turning hashing into thousands of random reads; payloads that
+        /// agree there are told apart by the full comparison.
+        /// </summary>
         public ulong Hash(TensorData data)
         {
             var length = data.Length;
@@ -91,15 +95,7 @@ public sealed class InitializerDeduplicationPass : IGraphPass
 
             const int sample = 4096;
             var h = HashSpan(Read(data, 0, sample, a), 14695981039346656037UL);
-            h = HashSpan(Read(data, length - sample, sample, a), h);
-            const int probes = 64;
-            var stride = (length - sample) / probes;
-            for (var i = 1; i < probes; i++)
-            {
-                h = HashSpan(Read(data, i * stride, 64, a), h);
-            }
-
-            return h;
+            return HashSpan(Read(data, length - sample, sample, a), h);
         }
 
         public bool Equal(TensorData x, TensorData y)
