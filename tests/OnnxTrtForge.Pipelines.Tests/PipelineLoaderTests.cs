@@ -192,3 +192,28 @@ public sealed class PipelineLoaderTests
         Assert.DoesNotContain("../", plan, StringComparison.Ordinal);
     }
 }
+
+public sealed class ReadmeExampleTests
+{
+    [Fact]
+    public void The_full_example_in_the_README_is_a_valid_pipeline()
+    {
+        var readme = File.ReadAllText(Path.Combine(Fixtures.RepoRoot, "README.md"));
+        var start = readme.IndexOf("```yaml\nversion: 1", StringComparison.Ordinal);
+        Assert.True(start >= 0, "README has no full pipeline example");
+        var body = readme[(start + "```yaml\n".Length)..];
+        var yaml = body[..body.IndexOf("```", StringComparison.Ordinal)];
+        using var dir = Fixtures.Temp();
+        var file = dir.File("pipelines/example.yaml");
+        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+        File.WriteAllText(file, yaml);
+
+        var loaded = PipelineLoader.Load(file, BrokenPipelineTests.Options(new() { ["TRTEXEC"] = "/bin/true" }) with { CheckFiles = false });
+
+        Assert.Equal([RunStage.Optimize, RunStage.Build, RunStage.Validate], loaded.Stages);
+        Assert.Equal("1M", loaded.Spec.Optimize!.Passes![0].Options["max-output"]);
+        Assert.Equal(["+Softmax"], loaded.Spec.Optimize.Fp16!.OpBlockList!);
+        Assert.Equal(Spec.SchedulerKind.Lms, loaded.Spec.Validate!.Scheduler);
+        Assert.Equal(30, loaded.Spec.Validate.Tolerance.MinPsnr);
+    }
+}
