@@ -41,13 +41,13 @@ public sealed record Fp16Options
     /// an fp16 argument step of 0.5 rad.
     /// <para>
     /// Measured on the fixtures (ONNX Runtime CPU, optimizations off, test_data_set_0, rel L2 of the
-    /// output vs the float32 model; Casts inserted): UNet opset 12: this list 1.27e-3 (200), no list
-    /// 1.14e-3 (4), without Sin/Cos 1.25e-3 (199), without the norms 1.11e-3 (5), with Softmax
-    /// 1.27e-3 (264); UNet dynamo opset 18: 1.31e-3 (222), 0.95e-3 (4), 1.37e-3 (222), 0.99e-3 (4),
-    /// 1.29e-3 (286); VAE decoder: 2.63e-3 (36), 2.42e-3 (2), with Softmax 2.63e-3 (36). So on these
+    /// output vs the float32 model; Casts inserted): UNet opset 12: this list 1.20e-3 (200), no list
+    /// 0.98e-3 (4), without Sin/Cos 1.22e-3 (199), without the norms 1.00e-3 (5), with Softmax
+    /// 1.20e-3 (264); UNet dynamo opset 18: 1.31e-3 (222), 0.95e-3 (4), 1.37e-3 (222), 0.99e-3 (4),
+    /// 1.29e-3 (286); VAE decoder: 2.30e-3 (36), 1.46e-3 (2), with Softmax 2.30e-3 (36). So on these
     /// small random-weight models every variant is far inside 1e-2 and the CPU provider (which upcasts
-    /// ops it has no fp16 kernel for) cannot tell the lists apart: the list is not tuned on the
-    /// fixtures, it protects real weights and TensorRT's true fp16 kernels, at about two Casts an island.
+    /// ops it has no fp16 kernel for) cannot rank the lists: the list is not tuned on the fixtures, it
+    /// protects real weights and TensorRT's true fp16 kernels, at about two Casts an island.
     /// Softmax is left out (TensorRT and ONNX Runtime accumulate fp16 softmax in float32; 64 more Casts
     /// on the UNet): add it with <c>--op-block-list +Softmax</c>, and name SD 2.x's attention MatMuls in
     /// <c>--node-block-list</c>, against attention overflow. Resize (nearest upsampling) is exact in
