@@ -89,7 +89,7 @@ internal static class BenchCommand
             console.MarkupLine($"[yellow]{Markup.Escape(report.StandIn)}[/]: these figures do not measure TensorRT.");
         }
 
-        var table = new Table().Border(TableBorder.Rounded).AddColumn("ms");
+        var table = new Table().Border(TableBorder.Rounded).AddColumn(new TableColumn("ms").NoWrap());
         foreach (var c in new[] { "min", "median", "mean", "p90", "p95", "p99", "max" })
         {
             table.AddColumn(new TableColumn(c).RightAligned());

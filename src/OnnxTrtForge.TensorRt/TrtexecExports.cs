@@ -42,10 +42,10 @@ public static partial class TrtexecExports
         foreach (var q in doc.RootElement.EnumerateArray())
         {
             count++;
-            Add(latency, q, "latencyMs");
-            Add(compute, q, "computeMs");
-            Add(h2d, q, "h2dMs");
-            Add(d2h, q, "d2hMs");
+            AddOrSpan(latency, q, "latencyMs", "startH2dMs", "endD2hMs");
+            AddOrSpan(compute, q, "computeMs", "startComputeMs", "endComputeMs");
+            AddOrSpan(h2d, q, "h2dMs", "startH2dMs", "endH2dMs");
+            AddOrSpan(d2h, q, "d2hMs", "startD2hMs", "endD2hMs");
             if (Get(q, "startEnqMs") is { } se && Get(q, "endEnqMs") is { } ee)
             {
                 enqueue.Add(ee - se);
@@ -191,11 +191,16 @@ public static partial class TrtexecExports
         }
     }
 
-    private static void Add(List<double> list, JsonElement e, string name)
+    /// <summary>Takes a duration field, or computes it from its start/end fields when a writer left it out.</summary>
+    private static void AddOrSpan(List<double> list, JsonElement e, string name, string start, string end)
     {
         if (Get(e, name) is { } v)
         {
             list.Add(v);
+        }
+        else if (Get(e, start) is { } s && Get(e, end) is { } f)
+        {
+            list.Add(f - s);
         }
     }
 

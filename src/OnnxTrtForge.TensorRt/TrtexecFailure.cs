@@ -33,6 +33,8 @@ public static partial class TrtexecFailure
     {
         string? unknownOption = null, noImplNode = null, unsupportedOp = null, oomLine = null, parserLine = null, lastError = null;
         string? parsedNode = null, parsedOp = null, namedNode = null;
+        var insufficientWorkspace = false;
+        var pluginNotFound = false;
         foreach (var raw in lines)
         {
             var line = TrtexecLog.Strip(raw);
@@ -44,6 +46,7 @@ public static partial class TrtexecFailure
             if (noImplNode is null && NoImplementation().Match(line) is { Success: true } n)
             {
                 noImplNode = n.Groups[1].Value.Trim().TrimEnd('.', ')');
+                insufficientWorkspace = line.Contains("insufficient", StringComparison.OrdinalIgnoreCase);
             }
 
             if (unsupportedOp is null && NoImporter().Match(line) is { Success: true } op)
@@ -51,7 +54,8 @@ public static partial class TrtexecFailure
                 unsupportedOp = op.Groups[1].Value.Trim().TrimEnd('.');
             }
 
-            if (oomLine is null && OutOfMemory().IsMatch(line))
+            pluginNotFound |= PluginNotFound().IsMatch(line);
+            if (oomLine is null && TrtexecLog.Severity(raw) is not ('W' or 'I' or 'V') && OutOfMemory().IsMatch(line))
             {
                 oomLine = line;
             }
@@ -92,6 +96,11 @@ public static partial class TrtexecFailure
             return new FailureReason(FailureKind.UnknownOption, $"trtexec rejected an unknown option: {unknownOption}") { Option = unknownOption.Split(' ')[0] };
         }
 
+        if (unsupportedOp is null && pluginNotFound && parsedOp is not null)
+        {
+            unsupportedOp = parsedOp;
+        }
+
         if (unsupportedOp is not null)
         {
             return new FailureReason(FailureKind.UnsupportedOp, $"TensorRT has no importer for op {unsupportedOp}" + (node is null ? "" : $" (node {node})"))
@@ -103,7 +112,7 @@ public static partial class TrtexecFailure
 
         if (noImplNode is not null)
         {
-            return new FailureReason(FailureKind.NoImplementation, $"TensorRT found no implementation for node {noImplNode}") { Node = noImplNode };
+            return new FailureReason(FailureKind.NoImplementation, $"TensorRT found no implementation for node {noImplNode}" + (insufficientWorkspace ? " (insufficient workspace: try a larger --workspace)" : "")) { Node = noImplNode };
         }
 
         if (oomLine is not null)
@@ -126,23 +135,26 @@ public static partial class TrtexecFailure
     [GeneratedRegex(@"Unknown option:\s*(\S+(?:\s+\S+)?)")]
     private static partial Regex UnknownOption();
 
-    [GeneratedRegex(@"Could not find any implementation for node\s+(.+?)(?:\s*$|\.\s|\.\)|\)$)")]
+    [GeneratedRegex(@"Could not find any implementation for node\s+(\{[^}]*\}|\S+)", RegexOptions.IgnoreCase)]
     private static partial Regex NoImplementation();
 
     [GeneratedRegex(@"No importer registered for op:\s*([A-Za-z0-9_.:\-]+)")]
     private static partial Regex NoImporter();
 
-    [GeneratedRegex(@"out of memory|OutOfMemory|CUDA_ERROR_OUT_OF_MEMORY|cudaErrorMemoryAllocation|could not be allocated|std::bad_alloc|failed to allocate|insufficient memory", RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"out of memory|OutOfMemory|CUDA_ERROR_OUT_OF_MEMORY|cudaErrorMemoryAllocation|could not be allocated|std::bad_alloc|failed to allocate|allocation failed|insufficient memory", RegexOptions.IgnoreCase)]
     private static partial Regex OutOfMemory();
 
     [GeneratedRegex(@"While parsing node number \d+ \[([^\s\]]+)(?: -> ""([^""]*)"")?\]")]
     private static partial Regex WhileParsing();
 
-    [GeneratedRegex(@"In node -?\d+ with name:\s*(.+?)\s+and operator:\s*([^\s(]+)|INVALID_NODE: Invalid Node - (\S+)")]
+    [GeneratedRegex(@"In node -?\d+ with name:\s*(.+?)\s+and operator:\s*([^\s(]+)|Invalid Node - (\S+)")]
     private static partial Regex InNodeNamed();
 
     [GeneratedRegex(@"(?:^|\s)name:\s*""([^""]+)""")]
     private static partial Regex NodeDumpName();
+
+    [GeneratedRegex(@"Plugin not found|FallbackPluginImporter", RegexOptions.IgnoreCase)]
+    private static partial Regex PluginNotFound();
 
     [GeneratedRegex(@"Failed to parse onnx file|Failed to parse ONNX|ModelImporter\.cpp|onnx parser|Parsing failed", RegexOptions.IgnoreCase)]
     private static partial Regex ParserFailure();

@@ -35,6 +35,21 @@ public sealed class TrtexecExportsTests
     }
 
     [Fact]
+    public void Derives_durations_from_start_and_end_fields_when_a_writer_leaves_them_out()
+    {
+        using var dir = Fixtures.Temp();
+        File.WriteAllText(dir.File("t.json"), """
+            [{"startEnqMs":0,"endEnqMs":0.5,"startH2dMs":0,"endH2dMs":1,"startComputeMs":1,"endComputeMs":5,"startD2hMs":5,"endD2hMs":6},
+             {"startEnqMs":6,"endEnqMs":6.5,"startH2dMs":6,"endH2dMs":7,"startComputeMs":7,"endComputeMs":13,"startD2hMs":13,"endD2hMs":14}]
+            """);
+        var s = TrtexecExports.ReadTimes(dir.File("t.json"));
+        Assert.Equal((4.0, 6.0, 5.0), (s.GpuCompute!.Min, s.GpuCompute.Max, s.GpuCompute.Median));
+        Assert.Equal((6.0, 8.0), (s.Latency!.Min, s.Latency.Max));
+        Assert.Equal(1.0, s.H2D!.Mean);
+        Assert.Equal(2 / 0.014, s.ThroughputQps!.Value, 6);
+    }
+
+    [Fact]
     public void Reads_an_exported_profile()
     {
         using var dir = Fixtures.Temp();

@@ -49,6 +49,35 @@ public sealed class TrtexecFailureTests
     }
 
     [Fact]
+    public void Classifies_a_missing_plugin_for_the_ATen_node_as_an_unsupported_op()
+    {
+        var r = Classify("fail_plugin_not_found_trt10.log");
+        Assert.Equal(FailureKind.UnsupportedOp, r.Kind);
+        Assert.Equal("ATen", r.Op);
+        Assert.Equal("/ATen", r.Node);
+    }
+
+    [Fact]
+    public void No_implementation_for_lack_of_workspace_names_the_node_and_suggests_more_workspace()
+    {
+        var r = TrtexecFailure.Classify(["[05/02/2024-08:31:41] [E] Error[10]: Could not find any implementation for node /down_blocks.0/resnets.0/conv1/Conv due to insufficient workspace. See verbose log for requested sizes."], 1);
+        Assert.Equal(FailureKind.NoImplementation, r.Kind);
+        Assert.Equal("/down_blocks.0/resnets.0/conv1/Conv", r.Node);
+        Assert.Contains("--workspace", r.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Memory_warnings_alone_do_not_make_a_failure_out_of_memory()
+    {
+        var r = TrtexecFailure.Classify(
+        [
+            "[05/02/2024-08:31:40] [W] [TRT] Skipping tactic 0x0000000000000000 due to insufficient memory on requested size of 68719476736 detected for tactic 0x0000000000000000.",
+            "[05/02/2024-08:31:41] [E] Saving engine to file failed.",
+        ], 1);
+        Assert.Equal(FailureKind.Failed, r.Kind);
+    }
+
+    [Fact]
     public void Anything_else_is_a_plain_failure_with_the_last_error()
     {
         var r = TrtexecFailure.Classify(["[01/01/2025-00:00:00] [E] Cannot find binding of given name: x", "&&&& FAILED TensorRT.trtexec [TensorRT v100800] # trtexec"], 1);
