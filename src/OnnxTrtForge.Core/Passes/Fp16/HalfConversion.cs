@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using OnnxTrtForge.Core.Ir;
 
@@ -29,19 +28,21 @@ internal static class HalfConversion
     /// <summary>A new tensor of <paramref name="target"/> holding the float32 tensor's values; overflows become ±max when clamping, else ±inf.</summary>
     public static Tensor Convert(Tensor tensor, DataType target, bool clamp, string name)
     {
-        var span = tensor.Data.Span;
-        var result = new byte[span.Length / 2];
-        var max = target == DataType.Float16 ? (ushort)0x7BFF : (ushort)0x7F7F;
-        for (int i = 0, o = 0; i + 4 <= span.Length; i += 4, o += 2)
+        // raw_data is little-endian, like every platform .NET runs ONNX models on (Tensor.FromArray relies on it too)
+        var source = MemoryMarshal.Cast<byte, float>(tensor.Data.Span);
+        var result = new byte[source.Length * 2];
+        var destination = MemoryMarshal.Cast<byte, ushort>(result.AsSpan());
+        var infinity = target == DataType.Float16 ? (ushort)0x7C00 : (ushort)0x7F80;
+        var max = (ushort)(infinity - 1);
+        for (var i = 0; i < source.Length; i++)
         {
-            var value = BinaryPrimitives.ReadSingleLittleEndian(span[i..]);
-            var bits = FromFloat(value, target);
-            if (clamp && float.IsFinite(value) && !float.IsFinite(ToFloat(bits, target)))
+            var bits = FromFloat(source[i], target);
+            if (clamp && (bits & 0x7FFF) == infinity && float.IsFinite(source[i]))
             {
-                bits = (ushort)(max | (value < 0 ? 0x8000 : 0));
+                bits = (ushort)(max | (bits & 0x8000));
             }
 
-            BinaryPrimitives.WriteUInt16LittleEndian(result.AsSpan(o), bits);
+            destination[i] = bits;
         }
 
         return new Tensor(target, tensor.Dims, TensorData.FromBytes(result), name) { DocString = tensor.DocString, MetadataProps = tensor.MetadataProps };
