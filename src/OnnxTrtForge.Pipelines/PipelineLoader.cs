@@ -1,4 +1,6 @@
 using System.Text.RegularExpressions;
+using OnnxTrtForge.Core.Ir;
+using OnnxTrtForge.Core.Serialization;
 using OnnxTrtForge.Pipelines.Spec;
 using OnnxTrtForge.Pipelines.Yaml;
 
@@ -173,6 +175,12 @@ public static partial class PipelineLoader
                 CheckValidate(validate, stages.Contains(RunStage.Validate));
             }
 
+            if (stages.Count == 0)
+            {
+                var asked = string.Join(", ", options.Stages.Order().Select(st => st.ToString().ToLowerInvariant()));
+                Error(root, $"nothing to run: the pipeline has no section for the stages asked for ({asked}); add optimize, build or validate");
+            }
+
             if (spec.Reports.Formats.Count == 0)
             {
                 Error("reports.formats", "reports.formats: name at least one of json, md, junit");
@@ -277,8 +285,62 @@ public static partial class PipelineLoader
             }
 
             FileName(build.Engine, "build.engine");
+            if (runs)
+            {
+                CheckProfiles(build);
+            }
+
             return runs ? Trtexec(build) : null;
         }
+
+        /// <summary>Profiles name inputs of the model, with its rank and its fixed dimensions.</summary>
+        private void CheckProfiles(BuildSpec build)
+        {
+            if (build.Profiles.Count == 0 || !options.CheckFiles || !System.IO.File.Exists(spec.Model.FullPath))
+            {
+                return;
+            }
+
+            Dictionary<string, long?[]> inputs;
+            try
+            {
+                using var model = OnnxReader.Load(spec.Model.FullPath);
+                inputs = model.Graph.Inputs.Where(v => !v.IsInitializer)
+                    .ToDictionary(v => v.Name, v => v.Type?.Shape?.Select(d => d.Value).ToArray() ?? [], StringComparer.Ordinal);
+            }
+            catch (ForgeInputException e)
+            {
+                Error(spec.Model.Mark, $"model: {e.Message}");
+                return;
+            }
+
+            foreach (var (name, profile) in build.Profiles)
+            {
+                var key = "build.profiles." + name;
+                if (!inputs.TryGetValue(name, out var dims))
+                {
+                    Error(marks.GetValueOrDefault(key) ?? profile.Mark, $"{key}: the model has no input '{name}'{SpecBinder.Suggest(name, inputs.Keys)}; its inputs: {string.Join(", ", inputs.Keys)}");
+                    continue;
+                }
+
+                if (dims.Length > 0 && dims.Length != profile.Min.Dims.Count)
+                {
+                    Error(marks.GetValueOrDefault(key) ?? profile.Mark, $"{key}: input '{name}' has rank {dims.Length} ({Dims(dims)}), the profile rank {profile.Min.Dims.Count}");
+                    continue;
+                }
+
+                for (var d = 0; d < dims.Length; d++)
+                {
+                    if (dims[d] is { } fixedDim && (profile.Min.Dims[d] != fixedDim || profile.Max.Dims[d] != fixedDim))
+                    {
+                        Error(marks.GetValueOrDefault(key) ?? profile.Mark, $"{key}: dimension {d} of input '{name}' is fixed at {fixedDim} in the model ({Dims(dims)}); the profile asks {profile.Min.Dims[d]}..{profile.Max.Dims[d]}");
+                        break;
+                    }
+                }
+            }
+        }
+
+        private static string Dims(long?[] dims) => string.Join('x', dims.Select(d => d?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"));
 
         private string? Trtexec(BuildSpec build)
         {

@@ -81,8 +81,8 @@ public sealed class PipelineLoaderTests
         using var dir = Fixtures.Temp();
         var config = Write(dir, "configs/profiles.yaml", """
             unet:
-              input_0: {min: 2x4x64x64, opt: 2x4x64x64, max: 2x4x64x64}
-              input_2: {min: 2x77x768, opt: 2x77xx768, max: 2x77x768}
+              input_0: {min: 2x4x16x16, opt: 2x4x16x16, max: 2x4x16x16}
+              input_2: {min: 2x77x32, opt: 2x77xx32, max: 2x77x32}
             """);
         var file = Write(dir, "pipelines/p.yaml", """
             model: MODEL
@@ -94,8 +94,8 @@ public sealed class PipelineLoaderTests
         var error = Assert.Throws<PipelineValidationException>(() => PipelineLoader.Load(file, Options()));
 
         var e = Assert.Single(error.Errors);
-        Assert.Equal((config, 3L, 33L), (e.Where.File, e.Where.Line, e.Where.Column));
-        Assert.Contains("build.profiles.input_2.opt: bad shape '2x77xx768'", e.Message, StringComparison.Ordinal);
+        Assert.Equal((config, 3L, 32L), (e.Where.File, e.Where.Line, e.Where.Column));
+        Assert.Contains("build.profiles.input_2.opt: bad shape '2x77xx32'", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
