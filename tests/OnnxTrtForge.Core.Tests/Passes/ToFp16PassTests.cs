@@ -293,6 +293,45 @@ public sealed class ToFp16PassTests
     }
 
     [Fact]
+    public void Converts_a_loop_body_with_casts_at_its_float32_formal_inputs_and_outputs()
+    {
+        var graph = new Graph("g");
+        var model = new Model(graph);
+        model.OpsetImports[""] = 17;
+        var x = graph.AddInput("x", TypeInfo.OfTensor(DataType.Float, [2, 8]));
+        var w = graph.AddInitializer(OrtHarness.Random([8, 8], 16, 0.5f), "W");
+        var trips = graph.AddInitializer(Tensor.FromInt64s([], [3]), "trips");
+        var start = graph.Create("MatMul", [x, w]).Outputs[0];
+        var body = new Graph("body", graph);
+        body.AddInput("i", TypeInfo.OfTensor(DataType.Int64, Array.Empty<long>()));
+        var cond = body.AddInput("cond", TypeInfo.OfTensor(DataType.Bool, Array.Empty<long>()));
+        var carried = body.AddInput("carried", TypeInfo.OfTensor(DataType.Float, [2, 8]));
+        var next = body.Create("MatMul", [carried, w], nameHint: "step").Outputs[0];
+        var condOut = body.Create("Identity", [cond]).Outputs[0];
+        condOut.Type = TypeInfo.OfTensor(DataType.Bool, Array.Empty<long>());
+        next.Type = TypeInfo.OfTensor(DataType.Float, [2, 8]);
+        body.Outputs.Add(condOut);
+        body.Outputs.Add(next);
+        var loop = graph.Create("Loop", [trips, null, start], attributes: [IrAttribute.GraphValue("body", body)]);
+        var y = loop.Outputs[0];
+        y.Type = TypeInfo.OfTensor(DataType.Float, [2, 8]);
+        graph.Outputs.Add(y);
+        var inputs = new[] { OrtHarness.Random([2, 8], 17) };
+        var before = OrtHarness.Run(model, inputs);
+
+        new ToFp16Pass().Run(model);
+
+        var types = TypeConsistencyChecker.Check(model);
+        Assert.True(types.Ok);
+        Assert.Equal(DataType.Float, types.TypeOf(loop.Inputs[2]!));
+        var step = body.Nodes.Single(n => n.Is("MatMul"));
+        Assert.Equal(DataType.Float16, types.TypeOf(step.Outputs[0]));
+        Assert.Same(carried, step.Inputs[0]!.Producer!.Inputs[0]);
+        Assert.Equal(DataType.Float, body.Outputs[1].Type!.ElementType);
+        AssertSameOutputs(before, OrtHarness.Run(model, inputs), 1e-2);
+    }
+
+    [Fact]
     public void Converts_to_bf16_with_consistent_types()
     {
         var (model, _, _) = MatMulNormMatMul();
