@@ -57,6 +57,19 @@ catch (PassFailedException e)
 
     return ExitCode.PassFailed;
 }
+catch (OnnxTrtForge.TensorRt.TrtexecFailedException e)
+{
+    Console.Error.WriteLine($"forge: trtexec failed ({e.Reason.Kind}): {e.Message}");
+    if (parse.GetValue(verbose))
+    {
+        foreach (var line in e.LogTail)
+        {
+            Console.Error.WriteLine("  " + line);
+        }
+    }
+
+    return ExitCode.EngineBuildFailed;
+}
 catch (OperationCanceledException)
 {
     Console.Error.WriteLine("forge: cancelled");

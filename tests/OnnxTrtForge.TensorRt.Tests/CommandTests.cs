@@ -57,6 +57,19 @@ public sealed class CommandTests
     }
 
     [Fact]
+    public void Validating_an_engine_that_trtexec_cannot_run_exits_4()
+    {
+        using var dir = Fixtures.Temp();
+        var engine = dir.File("unet.trt");
+        Assert.Equal(0, StandIn.Forge(["build", Model, "--trtexec", StandIn.Script(dir.Path, "10.8"), "--engine", engine, "--no-cache"]).ExitCode);
+
+        // An engine from TensorRT 10.8 does not load in 11.0: trtexec fails, and forge says so with exit 4.
+        var (code, _, stderr) = StandIn.Forge(["validate", "--reference", Model, "--candidate", engine, "--trtexec", StandIn.Script(dir.Path, "11.0"), "--steps", "1"]);
+        Assert.Equal(ExitCode.EngineBuildFailed, code);
+        Assert.Contains("trtexec failed", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void An_fp16_build_on_TensorRT_11_of_an_fp32_model_exits_2_and_names_the_pass()
     {
         using var dir = Fixtures.Temp();
