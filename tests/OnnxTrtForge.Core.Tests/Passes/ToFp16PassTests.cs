@@ -437,10 +437,12 @@ public sealed class ToFp16PassTests
         Assert.False(new ToFp16Pass().Run(converted).Modified);
     }
 
-    [Fact]
-    public void An_fp16_export_is_left_unchanged()
+    [Theory]
+    [InlineData("tiny_unet_opset12_fp16")]
+    [InlineData("tiny_unet_opset12_fp16_aten")]
+    public void An_fp16_export_is_left_unchanged(string fixture)
     {
-        using var model = OnnxReader.Load(Fixtures.Model("tiny_unet_opset12_fp16"));
+        using var model = OnnxReader.Load(Fixtures.Model(fixture));
         var census = model.Graph.OpCensus();
 
         var result = new ToFp16Pass().Run(model);
