@@ -59,10 +59,11 @@ internal sealed class LoopOptions
     private readonly Option<ulong> seed = new("--seed") { Description = "Seed of generated latents, embeddings and scheduler noise.", DefaultValueFactory = _ => 0UL };
     private readonly Option<string> device = new("--device") { Description = "cpu or cuda (ONNX Runtime's CUDA provider).", DefaultValueFactory = _ => "cpu" };
     private readonly Option<int> threads = new("--threads") { Description = "ONNX Runtime intra-op threads (0: its default).", DefaultValueFactory = _ => 0 };
+    private readonly Option<bool> tf32 = new("--tf32") { Description = "CUDA: allow TF32 convolutions and matrix products (faster, ~1e-3 off fp32)." };
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { scheduler, karras, steps, guidance, latents, embeddings, semantics, spacing, stepsOffset, eta, seed, device, threads })
+        foreach (var option in new Option[] { scheduler, karras, steps, guidance, latents, embeddings, semantics, spacing, stepsOffset, eta, seed, device, threads, tf32 })
         {
             command.Options.Add(option);
         }
@@ -131,5 +132,6 @@ internal sealed class LoopOptions
             var other => throw new ForgeInputException($"--device {other}: expected cpu or cuda"),
         },
         Threads = parse.GetValue(threads),
+        AllowTf32 = parse.GetValue(tf32),
     };
 }
