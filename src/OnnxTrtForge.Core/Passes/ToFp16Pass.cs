@@ -79,26 +79,40 @@ public sealed class ToFp16Pass(Fp16Options? options = null) : IGraphPass
         };
     }
 
-    /// <summary>A node of the model (subgraphs included) whose type variable already is <paramref name="half"/>, or null.</summary>
+    /// <summary>
+    /// A node showing that the model already computes in <paramref name="half"/>: a Conv/MatMul/Gemm/Einsum
+    /// in it, or, in a model without such ops, any node in it (an fp16 input merely reshaped before a
+    /// Cast to float does not make a float32 model "converted").
+    /// </summary>
     private static Node? ComputesInHalf(Model model, TypeCheckResult types, DataType half)
     {
+        Node? any = null;
+        var hasHeavy = false;
         foreach (var node in model.Graph.AllNodes())
         {
-            if (OpTypeSignatures.Of(node) is not { HasTypeVariable: true } signature || node.Is("Cast") || node.Is("Identity"))
+            if (OpTypeSignatures.Of(node) is not { HasTypeVariable: true } signature)
             {
                 continue;
             }
 
+            var heavy = PrecisionPlanner.IsHeavy(node);
+            hasHeavy |= heavy;
             for (var i = 0; i < node.Inputs.Count; i++)
             {
                 if (signature.InputAt(i) == InputSlot.T && node.Inputs[i] is { } input && types.TypeOf(input) == half)
                 {
-                    return node;
+                    if (heavy)
+                    {
+                        return node;
+                    }
+
+                    any ??= node;
+                    break;
                 }
             }
         }
 
-        return null;
+        return hasHeavy ? null : any;
     }
 
     /// <summary>The edits of one run: types, Cast insertion (one per value and type), constant conversion.</summary>

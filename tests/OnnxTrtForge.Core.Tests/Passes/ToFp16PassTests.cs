@@ -452,6 +452,27 @@ public sealed class ToFp16PassTests
         Assert.Contains("already computes in float16", Assert.Single(result.Notes), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void A_float32_model_with_an_fp16_input_cast_to_float_is_still_converted()
+    {
+        var (model, h, _) = MatMulNormMatMul();
+        var graph = model.Graph;
+        var extra = graph.AddInput("extra", TypeInfo.OfTensor(DataType.Float16, [2, 8]));
+        var mm1 = h.Producer!;
+        var passed = graph.Create("Identity", [extra], anchor: mm1).Outputs[0];
+        var widened = graph.Create("Cast", [passed], attributes: [IrAttribute.Int("to", (long)DataType.Float)], anchor: mm1).Outputs[0];
+        var sum = graph.Create("Add", [mm1.Inputs[0], widened], anchor: mm1).Outputs[0];
+        mm1.SetInput(0, sum);
+        var inputs = new[] { OrtHarness.Random([2, 8], 18), OrtHarness.Random([2, 8], 19) };
+        var before = OrtHarness.Run(model, inputs);
+
+        var result = new ToFp16Pass().Run(model);
+
+        Assert.True(result.Modified);
+        Assert.Equal(DataType.Float16, TypeConsistencyChecker.Check(model).TypeOf(h));
+        AssertSameOutputs(before, OrtHarness.Run(model, inputs), 1e-2);
+    }
+
     /// <summary>Casts that read another Cast's output.</summary>
     private static int CastPairs(Graph graph) =>
         graph.AllNodes().Count(n => n.Is("Cast") && n.Inputs[0]?.Producer is { } p && p.Is("Cast"));

@@ -96,6 +96,8 @@ internal sealed class PrecisionPlanner(Fp16Options options, TypeCheckResult type
         return ordered.Select(p => Plans[p.Node]).ToList();
     }
 
+    public static bool IsHeavy(Node node) => node.IsOnnxDomain && Heavy.Contains(node.OpType);
+
     public static bool IsConstant(Value value) =>
         value.Producer is { } p ? p.Is("Constant") : value.IsInitializer && !value.IsGraphInput;
 
@@ -242,7 +244,7 @@ internal sealed class PrecisionPlanner(Fp16Options options, TypeCheckResult type
             }
             else if (plan.Role == PrecisionRole.Compute)
             {
-                cut.AddEdge(v, cut.Sink, plan.Node.IsOnnxDomain && Heavy.Contains(plan.Node.OpType) ? HeavyCost : LightCost);
+                cut.AddEdge(v, cut.Sink, IsHeavy(plan.Node) ? HeavyCost : LightCost);
             }
         }
 
