@@ -17,6 +17,11 @@ public sealed class ArithmeticSimplificationPass : IGraphPass
     public PassResult Run(Model model)
     {
         var graph = model.Graph;
+        if (GraphEdits.HasOuterSubgraphOutputs(graph))
+        {
+            return GraphEdits.SkippedForSubgraphs;
+        }
+
         long neutral = 0, chains = 0;
         foreach (var node in graph.Nodes.ToList())
         {

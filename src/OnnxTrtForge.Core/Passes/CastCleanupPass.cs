@@ -16,6 +16,11 @@ public sealed class CastCleanupPass : IGraphPass
     public PassResult Run(Model model)
     {
         var graph = model.Graph;
+        if (GraphEdits.HasOuterSubgraphOutputs(graph))
+        {
+            return GraphEdits.SkippedForSubgraphs;
+        }
+
         long sameType = 0, roundTrips = 0, merged = 0, folded = 0;
         foreach (var node in graph.Nodes.Where(n => n.Is("Cast")).ToList())
         {

@@ -51,6 +51,11 @@ public sealed class ConstantFoldingPass : IGraphPass
     public PassResult Run(Model model)
     {
         var graph = model.Graph;
+        if (GraphEdits.HasOuterSubgraphOutputs(graph))
+        {
+            return GraphEdits.SkippedForSubgraphs;
+        }
+
         var opset = model.OnnxOpset;
         var originalWeights = graph.Initializers.Sum(v => v.Initializer!.ByteLength);
         var budget = Math.Min(options.MaxGrowthBytes, Math.Max(options.MinGrowthBytes, (long)(options.MaxGrowthFraction * originalWeights)));

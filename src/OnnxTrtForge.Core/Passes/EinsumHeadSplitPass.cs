@@ -20,6 +20,11 @@ public sealed class EinsumHeadSplitPass : IGraphPass
     public PassResult Run(Model model)
     {
         var graph = model.Graph;
+        if (GraphEdits.HasOuterSubgraphOutputs(graph))
+        {
+            return GraphEdits.SkippedForSubgraphs;
+        }
+
         var opset = model.OnnxOpset;
         long rewritten = 0, removed = 0;
         foreach (var second in graph.Nodes.Where(n => n.Is("Einsum")).ToList())

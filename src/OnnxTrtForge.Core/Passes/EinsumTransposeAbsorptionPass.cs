@@ -17,6 +17,11 @@ public sealed class EinsumTransposeAbsorptionPass : IGraphPass
     public PassResult Run(Model model)
     {
         var graph = model.Graph;
+        if (GraphEdits.HasOuterSubgraphOutputs(graph))
+        {
+            return GraphEdits.SkippedForSubgraphs;
+        }
+
         long operands = 0, outputs = 0;
         foreach (var einsum in graph.Nodes.Where(n => n.Is("Einsum")).ToList())
         {

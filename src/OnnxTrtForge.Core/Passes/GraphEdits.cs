@@ -46,5 +46,16 @@ internal static class GraphEdits
     public static Node? SoleUser(Graph graph, Value value) =>
         value.Uses.Count == 1 && !graph.Outputs.Contains(value) ? value.Uses[0].Node : null;
 
+    /// <summary>
+    /// True when a nested graph (If/Loop/Scan body) returns a value of an enclosing graph directly. The
+    /// simplifiers rewire main-graph values only through node inputs and main-graph outputs, so they
+    /// leave such (rare) models alone rather than leave a subgraph output dangling.
+    /// </summary>
+    public static bool HasOuterSubgraphOutputs(Graph graph) =>
+        GraphScope.All(graph).Skip(1).Any(g => g.Outputs.Any(v => !g.IsLocal(v)));
+
+    /// <summary>The result a simplifier returns when <see cref="HasOuterSubgraphOutputs"/> holds.</summary>
+    public static PassResult SkippedForSubgraphs { get; } = new(false) { Notes = ["skipped: a subgraph returns a value of an enclosing graph"] };
+
     public static long[]? StaticDims(Value? value) => value?.Type?.Kind == TypeKind.Tensor ? value.Type.StaticDims : null;
 }

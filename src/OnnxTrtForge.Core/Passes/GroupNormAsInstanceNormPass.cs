@@ -16,6 +16,11 @@ public sealed class GroupNormAsInstanceNormPass : IGraphPass
     public PassResult Run(Model model)
     {
         var graph = model.Graph;
+        if (GraphEdits.HasOuterSubgraphOutputs(graph))
+        {
+            return GraphEdits.SkippedForSubgraphs;
+        }
+
         long fused = 0, affine = 0;
         foreach (var norm in graph.Nodes.Where(n => n.Is("InstanceNormalization")).ToList())
         {

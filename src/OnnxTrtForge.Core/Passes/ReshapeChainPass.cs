@@ -19,6 +19,11 @@ public sealed class ReshapeChainPass : IGraphPass
     public PassResult Run(Model model)
     {
         var graph = model.Graph;
+        if (GraphEdits.HasOuterSubgraphOutputs(graph))
+        {
+            return GraphEdits.SkippedForSubgraphs;
+        }
+
         var opset = model.OnnxOpset;
         long noop = 0, reshapes = 0, transposes = 0;
         foreach (var node in graph.Nodes.ToList())

@@ -19,6 +19,11 @@ public sealed class SliceSimplificationPass : IGraphPass
     public PassResult Run(Model model)
     {
         var graph = model.Graph;
+        if (GraphEdits.HasOuterSubgraphOutputs(graph))
+        {
+            return GraphEdits.SkippedForSubgraphs;
+        }
+
         var opset = model.OnnxOpset;
         long fromConcat = 0, splits = 0;
         foreach (var node in graph.Nodes.Where(n => n.Is("Slice")).ToList())

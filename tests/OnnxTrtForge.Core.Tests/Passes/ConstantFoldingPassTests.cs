@@ -127,4 +127,25 @@ public sealed class ConstantFoldingPassTests
             Assert.Empty(result.Notes);
         }
     }
+
+    [Fact]
+    public void Leaves_a_model_alone_when_a_subgraph_returns_an_outer_value()
+    {
+        var m = new TinyModel();
+        var cond = m.Input("cond", DataType.Bool);
+        var sum = m.Op("Add", [m.Floats("a", [2], 1, 2), m.Floats("b", [2], 3, 4)]);
+        var thenBranch = new Graph("then", m.Graph);
+        thenBranch.Outputs.Add(sum.Outputs[0]);
+        var elseBranch = new Graph("else", m.Graph);
+        var neg = elseBranch.Create("Neg", [sum.Outputs[0]]);
+        elseBranch.Outputs.Add(neg.Outputs[0]);
+        var branch = m.Op("If", [cond], Attribute.GraphValue("then_branch", thenBranch), Attribute.GraphValue("else_branch", elseBranch));
+        m.Output(branch.Outputs[0], DataType.Float, 2);
+
+        var result = new ConstantFoldingPass().Run(m.Model);
+
+        Assert.False(result.Modified);
+        Assert.Single(result.Notes);
+        Assert.Equal(["Add", "If"], m.Ops);
+    }
 }
