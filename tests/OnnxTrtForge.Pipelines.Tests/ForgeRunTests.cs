@@ -184,3 +184,47 @@ public sealed class ForgeRunTests
         }
     }
 }
+
+public sealed class CancellationTests
+{
+    [Fact]
+    public async Task Cancelling_a_hanging_engine_build_exits_130_leaves_no_engine_and_still_writes_the_reports()
+    {
+        using var dir = Fixtures.Temp();
+        var pipeline = dir.File("p.yaml");
+        File.WriteAllText(pipeline, $"""
+            name: hanging-build
+            model: {Fixtures.Model("tiny_unet_opset12_fp32")}
+            build:
+              trtexec: {Tools.Trtexec(dir.Path, "10.8", "hang")}
+              cache:
+                enabled: false
+            validate:
+              candidate: engine
+              steps: 2
+            """);
+        var loaded = PipelineLoader.Load(pipeline, new PipelineLoadOptions { OutDirectory = dir.File("out") });
+        using var cancel = new CancellationTokenSource();
+        var progress = new CancelWhenBuilding(cancel);
+
+        var result = await PipelineRunner.RunAsync(loaded, progress, new PipelineRunOptions { Environment = _ => null }, cancel.Token);
+
+        Assert.Equal(ExitCode.Cancelled, result.ExitCode);
+        Assert.Equal([("build", GateStatus.Failed, ExitCode.Cancelled), ("validation", GateStatus.Skipped, 0)], result.Gates.Select(g => (g.Name, g.Status, g.ExitCode)));
+        Assert.DoesNotContain(Directory.GetFiles(dir.File("out")), f => f.Contains(".engine", StringComparison.Ordinal) && !f.EndsWith(".log", StringComparison.Ordinal));
+        var junit = XDocument.Load(dir.File("out/junit.xml"));
+        Assert.Equal("exit-130", junit.Descendants("failure").Single().Attribute("type")!.Value);
+    }
+
+    /// <summary>Cancels shortly after the build stage starts (the stand-in hangs until killed).</summary>
+    private sealed class CancelWhenBuilding(CancellationTokenSource cancel) : IProgress<PipelineEvent>
+    {
+        public void Report(PipelineEvent value)
+        {
+            if (value.Stage == RunStage.Build && value.Kind == PipelineEventKind.StageStarted)
+            {
+                cancel.CancelAfter(TimeSpan.FromMilliseconds(1500));
+            }
+        }
+    }
+}

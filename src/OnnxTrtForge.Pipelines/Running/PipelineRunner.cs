@@ -159,6 +159,11 @@ public static class PipelineRunner
     {
         var decided = ctx.Gates.Skip(gatesBefore).Select(g => g.Name).ToHashSet(StringComparer.Ordinal);
         var pending = GatesOf(ctx.Pipeline, stage).Where(g => !decided.Contains(g)).ToList();
+        if (pending.Count == 0 && ctx.Gates.Skip(gatesBefore).Any(g => g.Status == GateStatus.Failed))
+        {
+            return;
+        }
+
         var name = pending.FirstOrDefault() ?? stage.ToString().ToLowerInvariant();
         ctx.Gate(name, stage, false, exitCode, message, clock);
         foreach (var rest in pending.Skip(1))
