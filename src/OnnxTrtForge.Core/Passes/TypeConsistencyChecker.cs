@@ -220,6 +220,26 @@ public static class TypeConsistencyChecker
                     break;
                 case "Loop" or "Scan":
                     var body = node.Attributes.TryGetValue("body", out var c) ? c.G : null;
+                    if (node.OpType == "Loop" && body is not null)
+                    {
+                        // Loop(M, cond, v_initial...) → body(iteration, cond, v...) → (cond, v..., scan outputs...)
+                        for (var i = 2; i < node.Inputs.Count && i < body.Inputs.Count; i++)
+                        {
+                            var outer = TypeOf(node.Inputs[i]);
+                            var formal = TypeOf(body.Inputs[i]);
+                            var next = i - 1 < body.Outputs.Count ? TypeOf(body.Outputs[i - 1]) : DataType.Undefined;
+                            if (outer != DataType.Undefined && formal != DataType.Undefined && outer != formal)
+                            {
+                                Problems.Add($"{node}: carried input {i} '{node.Inputs[i]!.Name}' is {outer.OnnxName()} but the body takes {formal.OnnxName()}");
+                            }
+
+                            if (next != DataType.Undefined && formal != DataType.Undefined && next != formal)
+                            {
+                                Problems.Add($"{node}: the body returns carried value {i - 2} as {next.OnnxName()} but takes it as {formal.OnnxName()}");
+                            }
+                        }
+                    }
+
                     var skip = node.OpType == "Loop" ? 1 : 0;
                     for (var i = 0; i < inferred.Length && body is not null; i++)
                     {

@@ -329,6 +329,10 @@ public sealed class ToFp16PassTests
         Assert.Same(carried, step.Inputs[0]!.Producer!.Inputs[0]);
         Assert.Equal(DataType.Float, body.Outputs[1].Type!.ElementType);
         AssertSameOutputs(before, OrtHarness.Run(model, inputs), 1e-2);
+
+        // the checker sees a carried value whose types disagree across the loop's interface
+        carried.Type = TypeInfo.OfTensor(DataType.Float16, [2, 8]);
+        Assert.Contains(TypeConsistencyChecker.Check(model).Problems, p => p.Contains("carried input 2", StringComparison.Ordinal));
     }
 
     [Fact]
