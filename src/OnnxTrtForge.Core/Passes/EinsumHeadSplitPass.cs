@@ -92,13 +92,14 @@ public sealed class EinsumHeadSplitPass : IGraphPass
                 break;
             }
 
-            if (!IsRowWise(producer, opset, current))
+            var data = RowWiseDataInput(producer, opset, current);
+            if (data < 0)
             {
                 return false;
             }
 
             rowOps.Add(producer);
-            current = producer.Input(0);
+            current = producer.Input(data);
         }
 
         if (first is null || !IsBatchedContraction(first.GetString("equation", ""), scores: true)
@@ -146,25 +147,35 @@ public sealed class EinsumHeadSplitPass : IGraphPass
         return true;
     }
 
-    /// <summary>Ops that act on each row of the scores alike: Softmax over the last axis, Casts, and scalar arithmetic.</summary>
-    private static bool IsRowWise(Node node, long opset, Value output)
+    /// <summary>
+    /// For ops that act on each row of the scores alike (Softmax over the last axis, Casts, arithmetic
+    /// with a scalar constant), the index of the input that carries the scores; -1 for any other op.
+    /// </summary>
+    private static int RowWiseDataInput(Node node, long opset, Value output)
     {
-        if (output.Type?.Shape?.Count != 3)
+        if (output.Type?.Shape?.Count != 3 || !node.IsOnnxDomain)
         {
-            return false;
+            return -1;
         }
 
         switch (node.OpType)
         {
             case "Cast":
-                return node.IsOnnxDomain;
+                return 0;
             case "Softmax":
                 var axis = node.GetInt("axis", opset >= 13 ? -1 : 1);
-                return node.IsOnnxDomain && (axis == 2 || axis == -1);
-            case "Mul" or "Div" or "Add" or "Sub":
-                return node.IsOnnxDomain && node.Inputs.Count == 2 && GraphEdits.SmallConstant(node.Input(1)) is { Count: 1 } c && c.Rank <= 1;
+                return axis is 2 or -1 ? 0 : -1;
+            case "Mul" or "Div" or "Add" or "Sub" when node.Inputs.Count == 2:
+                if (IsScalar(node.Input(1)))
+                {
+                    return 0;
+                }
+
+                return node.OpType is "Mul" or "Add" && IsScalar(node.Input(0)) ? 1 : -1;
             default:
-                return false;
+                return -1;
         }
     }
+
+    private static bool IsScalar(Value? value) => GraphEdits.SmallConstant(value) is { Count: 1 } c && c.Rank <= 1;
 }

@@ -20,7 +20,7 @@ public sealed class EinsumHeadSplitPassTests
     }
 
     /// <summary>Attention as the exporters write it (diffusers' CrossAttention), with softmax on the given axis.</summary>
-    private static TinyModel Attention(long opset, long softmaxAxis)
+    private static TinyModel Attention(long opset, long softmaxAxis, bool scaleFirst = false)
     {
         var m = new TinyModel(opset);
         var q = MergeHeads(m, m.Input("q", DataType.Float, B, S, H * D), S, "q");
@@ -28,7 +28,8 @@ public sealed class EinsumHeadSplitPassTests
         var v = MergeHeads(m, m.Input("v", DataType.Float, B, T, H * D), T, "v");
         var scores = m.Op("Einsum", [q, k], Attribute.String("equation", "b i d, b j d -> b i j"));
         scores.Outputs[0].Type = TypeInfo.OfTensor(DataType.Float, [B * H, S, T]);
-        var scaled = m.Op("Mul", [scores.Outputs[0], m.Floats("scale", [], 0.7f)]);
+        var scale = m.Floats("scale", [], 0.7f);
+        var scaled = scaleFirst ? m.Op("Mul", [scale, scores.Outputs[0]]) : m.Op("Mul", [scores.Outputs[0], scale]);
         scaled.Outputs[0].Type = scores.Outputs[0].Type;
         var soft = m.Op("Softmax", [scaled.Outputs[0]], Attribute.Int("axis", softmaxAxis));
         soft.Outputs[0].Type = scores.Outputs[0].Type;
@@ -44,11 +45,12 @@ public sealed class EinsumHeadSplitPassTests
     }
 
     [Theory]
-    [InlineData(12, 2)]
-    [InlineData(13, -1)]
-    public void Lets_both_einsums_read_the_heads_in_place_and_drops_eight_layout_nodes(long opset, long softmaxAxis)
+    [InlineData(12, 2, false)]
+    [InlineData(13, -1, false)]
+    [InlineData(13, 2, true)]
+    public void Lets_both_einsums_read_the_heads_in_place_and_drops_eight_layout_nodes(long opset, long softmaxAxis, bool scaleFirst)
     {
-        var m = Attention(opset, softmaxAxis);
+        var m = Attention(opset, softmaxAxis, scaleFirst);
 
         var (result, before, after) = m.RunPass(new EinsumHeadSplitPass());
 
