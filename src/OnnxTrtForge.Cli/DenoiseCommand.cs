@@ -47,7 +47,7 @@ internal static class DenoiseCommand
 internal sealed class LoopOptions
 {
     private readonly Option<string> scheduler = new("--scheduler") { Description = "lms, pndm, ddim, euler, euler-a or dpmpp-2m.", DefaultValueFactory = _ => "lms" };
-    private readonly Option<bool> karras = new("--karras") { Description = "Karras sigmas (euler, euler-a excluded, lms, dpmpp-2m; current semantics)." };
+    private readonly Option<bool> karras = new("--karras") { Description = "Karras sigmas (euler, euler-a, lms, dpmpp-2m; current semantics)." };
     private readonly Option<int> steps = new("--steps") { Description = "Inference steps.", DefaultValueFactory = _ => 50 };
     private readonly Option<double> guidance = new("--guidance") { Description = "Classifier-free guidance scale (≤ 1: no guidance).", DefaultValueFactory = _ => 7.5 };
     private readonly Option<string?> latents = new("--latents") { Description = "Initial latents [B,C,H,W] (.pb), before the scheduler's noise scaling; default: seeded noise." };
