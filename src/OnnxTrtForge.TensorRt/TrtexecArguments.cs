@@ -118,7 +118,12 @@ public static partial class TrtexecArguments
         args.Add("--iterations=" + options.Iterations.ToString(CultureInfo.InvariantCulture));
         args.Add("--warmUp=" + options.WarmUpMs.ToString(CultureInfo.InvariantCulture));
         args.Add("--duration=" + options.DurationSeconds.ToString(CultureInfo.InvariantCulture));
-        args.Add(version.IsAtLeast(8, 4) ? "--percentile=90,95,99" : "--percentile=99");
+        if (version.IsAtLeast(8, 6))
+        {
+            // Older trtexec takes a single percentile; its default summary already has what it can print.
+            args.Add("--percentile=90,95,99");
+        }
+
         args.Add("--exportTimes=" + exportTimesPath);
         if (exportProfilePath is not null)
         {

@@ -110,6 +110,7 @@ public sealed class TrtexecArgumentsTests
         Assert.Contains("--exportTimes=/t/times.json", args);
         Assert.Contains("--shapes=sample:2x4x64x64", args);
         Assert.DoesNotContain(args, a => a.StartsWith("--exportProfile", StringComparison.Ordinal));
+        Assert.DoesNotContain(TrtexecArguments.Bench(new TrtVersion(8, 2, 1), "e.trt", new BenchOptions(), "/t/times.json", null), a => a.StartsWith("--percentile", StringComparison.Ordinal));
     }
 
     [Theory]
