@@ -386,6 +386,11 @@ public static partial class PipelineLoader
                 Error("validate.seed", $"validate.seed: expected a seed ≥ 0, got {validate.Seed}");
             }
 
+            if (validate.DeviceId < 0 || validate.Threads < 0)
+            {
+                Error(validate.DeviceId < 0 ? "validate.device-id" : "validate.threads", "validate: device-id and threads are ≥ 0");
+            }
+
             if (validate.Eta < 0)
             {
                 Error("validate.eta", $"validate.eta: expected eta ≥ 0, got {validate.Eta}");

@@ -54,7 +54,13 @@ internal static class ValidateStage
                 Embeddings = Denoiser.LoadOptional(spec.Embeddings?.FullPath),
                 Seed = (ulong)spec.Seed,
             },
-            Runtime = new RuntimeOptions { Device = spec.Device == ComputeDevice.Cuda ? ExecutionDevice.Cuda : ExecutionDevice.Cpu },
+            Runtime = new RuntimeOptions
+            {
+                Device = spec.Device == ComputeDevice.Cuda ? ExecutionDevice.Cuda : ExecutionDevice.Cpu,
+                DeviceId = spec.DeviceId,
+                Threads = spec.Threads,
+                AllowTf32 = spec.Tf32,
+            },
             Tolerance = new ValidationTolerance
             {
                 NoiseRelativeL2 = spec.Tolerance.NoiseRelL2 ?? defaults.NoiseRelativeL2,

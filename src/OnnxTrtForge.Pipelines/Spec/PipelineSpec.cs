@@ -247,6 +247,15 @@ public sealed record ValidateSpec
 
     public ComputeDevice Device { get; init; } = ComputeDevice.Cpu;
 
+    /// <summary>CUDA device ordinal.</summary>
+    public int DeviceId { get; init; }
+
+    /// <summary>ONNX Runtime intra-op threads; 0: its default.</summary>
+    public int Threads { get; init; }
+
+    /// <summary>CUDA only: allow TF32 in convolutions and matrix products (off: the reference stays fp32).</summary>
+    public bool Tf32 { get; init; }
+
     [YamlIgnore]
     public SourceMark? Mark { get; init; }
 }
