@@ -60,6 +60,7 @@ public sealed class ConstantFoldingPass : IGraphPass
         var originalWeights = graph.Initializers.Sum(v => v.Initializer!.ByteLength);
         var budget = Math.Min(options.MaxGrowthBytes, Math.Max(options.MinGrowthBytes, (long)(options.MaxGrowthFraction * originalWeights)));
         var cache = new Dictionary<Value, HostTensor?>();
+        var shapeValues = new ShapeValueTracker();
         var order = Graph.TopologicalOrder(graph.Nodes) ?? graph.Nodes.ToList();
         long folded = 0, growth = 0, skippedSize = 0, removedInputs = 0;
         var notes = new List<string>();
@@ -81,6 +82,12 @@ public sealed class ConstantFoldingPass : IGraphPass
             }
 
             var results = TryEvaluate(node, opset, cache, missing);
+            if (results is null && shapeValues.Propagate(node, opset) is { Complete: true } partial && node.Outputs[0].Type?.ElementType is null or DataType.Int64)
+            {
+                // Shape math on partly known shapes (a dynamic batch, say) that only reads known dims.
+                results = [partial.ToHost()];
+            }
+
             if (results is null || results.Count != node.Outputs.Count || node.Outputs.Any(graph.Outputs.Contains))
             {
                 InferTypes(node, opset, cache);

@@ -148,4 +148,30 @@ public sealed class ConstantFoldingPassTests
         Assert.Single(result.Notes);
         Assert.Equal(["Add", "If"], m.Ops);
     }
+
+    [Fact]
+    public void Folds_shape_math_that_reads_only_the_known_dims_of_a_dynamic_batch_input()
+    {
+        var m = new TinyModel();
+        var x = m.Graph.AddInput("x", TypeInfo.OfTensor(DataType.Float, [Dim.Symbol("batch"), Dim.Of(3), Dim.Of(4)]));
+        var shape = m.Op("Shape", [x]);
+        var channels = m.Op("Gather", [shape.Outputs[0], m.Const(Tensor.Scalar(1), "one")], Attribute.Int("axis", 0));
+        var width = m.Op("Gather", [shape.Outputs[0], m.Const(Tensor.Scalar(-1), "last")], Attribute.Int("axis", 0));
+        var area = m.Op("Mul", [channels.Outputs[0], width.Outputs[0]]);
+        var unsqueeze = m.Op("Unsqueeze", [area.Outputs[0], m.Int64s("axes", 0)]);
+        var target = m.Op("Concat", [m.Int64s("minus_one", -1), unsqueeze.Outputs[0]], Attribute.Int("axis", 0));
+        var reshape = m.Op("Reshape", [x, target.Outputs[0]]);
+        reshape.Outputs[0].Type = TypeInfo.OfTensor(DataType.Float, [Dim.Symbol("batch"), Dim.Of(12)]);
+        m.Graph.Outputs.Add(reshape.Outputs[0]);
+        var inputs = new[] { TinyModel.Random(TypeInfo.OfTensor(DataType.Float, [5, 3, 4]), 1) };
+        var before = m.RunOrt(inputs);
+
+        var result = new ConstantFoldingPass().Run(m.Model);
+
+        // The Shape itself stays (dead now, for remove-dead-nodes); the math on its known dims is gone.
+        Assert.DoesNotContain(m.Ops, o => o is "Gather" or "Mul" or "Unsqueeze" or "Concat");
+        Assert.Equal([-1L, 12], m.Graph.Nodes.Single(n => n.OpType == "Reshape").Input(1)!.Initializer!.ToInt64Array());
+        Assert.True(result.Counters["folded"] >= 4);
+        TinyModel.AssertSame(before, m.RunOrt(inputs));
+    }
 }
