@@ -17,6 +17,7 @@ public sealed class ConstantLiftingPass : IGraphPass
         long lifted = 0, skipped = 0;
         foreach (var graph in scope.Graphs)
         {
+            var liftedNodes = new HashSet<Node>();
             foreach (var node in graph.Nodes.Where(n => n.Is("Constant")).ToList())
             {
                 var output = node.Outputs.Count == 1 ? node.Outputs[0] : null;
@@ -32,9 +33,12 @@ public sealed class ConstantLiftingPass : IGraphPass
                 var value = graph.AddInitializer(tensor, name);
                 value.DocString = output.DocString;
                 scope.ReplaceAllUsesWith(output, value);
-                graph.Remove(node);
+                liftedNodes.Add(node);
                 lifted++;
             }
+
+            // One removal sweep per graph: removing nodes one by one is quadratic in the graph size.
+            graph.RemoveAll(liftedNodes);
         }
 
         var counters = new Dictionary<string, long> { ["lifted"] = lifted };

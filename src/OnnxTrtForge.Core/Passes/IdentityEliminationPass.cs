@@ -17,6 +17,7 @@ public sealed class IdentityEliminationPass : IGraphPass
         long removed = 0, renamed = 0, kept = 0;
         foreach (var graph in scope.Graphs)
         {
+            var doomed = new HashSet<Node>();
             foreach (var node in graph.Nodes.Where(n => n.Is("Identity")).ToList())
             {
                 var input = node.Input(0);
@@ -29,7 +30,7 @@ public sealed class IdentityEliminationPass : IGraphPass
                 if (!scope.IsAnyGraphOutput(output))
                 {
                     scope.ReplaceAllUsesWith(output, input);
-                    graph.Remove(node);
+                    doomed.Add(node);
                     removed++;
                 }
                 else if (CanTakeOverName(graph, scope, input, output))
@@ -44,7 +45,7 @@ public sealed class IdentityEliminationPass : IGraphPass
                         input.Type = output.Type;
                     }
 
-                    graph.Remove(node);
+                    doomed.Add(node);
                     removed++;
                     renamed++;
                 }
@@ -53,6 +54,8 @@ public sealed class IdentityEliminationPass : IGraphPass
                     kept++;
                 }
             }
+
+            graph.RemoveAll(doomed);
         }
 
         var counters = new Dictionary<string, long> { ["removed"] = removed, ["renamed-outputs"] = renamed };
