@@ -43,6 +43,36 @@ public sealed class DenoiserTests
     }
 
     [Fact]
+    public async Task Feeds_an_int64_timestep_named_timestep_where_the_model_declares_one()
+    {
+        // Re-declare the fp32 fixture's timestep as int64 "timestep" followed by a Cast, as some exporters do.
+        using var temp = Fixtures.Temp();
+        var path = temp.File("int64_timestep.onnx");
+        using (var model = OnnxReader.Load(Fixtures.Model("tiny_unet_opset12_fp32")))
+        {
+            var graph = model.Graph;
+            var old = graph.Inputs[1];
+            var timestep = graph.AddInput("timestep", TypeInfo.OfTensor(DataType.Int64, [1L]));
+            graph.Inputs.Remove(timestep);
+            graph.Inputs.Insert(0, timestep); // first: found by its name, not its position
+            var cast = graph.Create("Cast", [timestep], attributes: [OnnxTrtForge.Core.Ir.Attribute.Int("to", (long)DataType.Float)], anchor: graph.Nodes[0]);
+            old.ReplaceAllUsesWith(cast.Outputs[0], graph);
+            graph.Inputs.Remove(old);
+            OnnxWriter.Save(model, path);
+        }
+
+        using var unet = new OnnxNoisePredictor(path, new RuntimeOptions());
+        Assert.Equal("timestep", unet.Signature.Timestep.Name);
+        Assert.Equal(DataType.Int64, unet.Signature.Timestep.Type);
+        Assert.Equal("input_0", unet.Signature.Sample.Name);
+        var result = await DenoiseLoop.RunAsync(unet, DenoiseLoopTests.FixtureSpec("ddim", trajectory: false), null, CancellationToken.None);
+
+        // DDIM's timesteps are integers, so the int64 model sees the same values as the float one did.
+        var expected = OnnxReader.LoadTensor(Path.Combine(DenoiseLoopTests.LoopDir("ddim"), "latents_final.pb"));
+        Assert.True(TensorComparison.Compare(expected, result.FinalLatents).RelativeL2 <= 1e-4);
+    }
+
+    [Fact]
     public async Task Embeddings_of_the_wrong_width_are_refused_with_one_line()
     {
         var spec = DenoiseLoopTests.FixtureSpec("ddim", trajectory: false) with { Embeddings = Tensor.FromFloats([2, 77, 16], new float[2 * 77 * 16]) };
