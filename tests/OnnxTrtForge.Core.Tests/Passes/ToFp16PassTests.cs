@@ -252,6 +252,30 @@ public sealed class ToFp16PassTests
     }
 
     [Fact]
+    public void Retargets_the_dtype_of_eye_like()
+    {
+        var graph = new Graph("g");
+        var model = new Model(graph);
+        model.OpsetImports[""] = 17;
+        var x = graph.AddInput("x", TypeInfo.OfTensor(DataType.Float, [8, 8]));
+        var w = graph.AddInitializer(OrtHarness.Random([8, 8], 20), "W");
+        var h = graph.Create("MatMul", [x, w]).Outputs[0];
+        var eye = graph.Create("EyeLike", [h], attributes: [IrAttribute.Int("dtype", (long)DataType.Float)]);
+        var sum = graph.Create("Add", [h, eye.Outputs[0]]).Outputs[0];
+        var y = graph.Create("MatMul", [sum, w]).Outputs[0];
+        y.Type = TypeInfo.OfTensor(DataType.Float, [8, 8]);
+        graph.Outputs.Add(y);
+        var inputs = new[] { OrtHarness.Random([8, 8], 21) };
+        var before = OrtHarness.Run(model, inputs);
+
+        new ToFp16Pass().Run(model);
+
+        Assert.Equal((long)DataType.Float16, eye.GetInt("dtype", 0));
+        Assert.Same(eye.Outputs[0], graph.Nodes.Single(n => n.Is("Add")).Inputs[1]);
+        AssertSameOutputs(before, OrtHarness.Run(model, inputs), 1e-2);
+    }
+
+    [Fact]
     public void Converts_inside_if_branches_and_keeps_the_if_interface_float32()
     {
         var graph = new Graph("g");
