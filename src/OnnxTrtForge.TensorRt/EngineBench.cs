@@ -64,7 +64,7 @@ public sealed class EngineBench(TrtexecTool tool)
 
             if (reason is not null)
             {
-                return new BenchFailure { EnginePath = engine, Tool = tool, LogPath = logPath, LogTail = run.Tail, Arguments = args, Elapsed = run.Elapsed, StandIn = standIn, Reason = reason };
+                return new BenchFailure { EnginePath = engine, Tool = tool, LogPath = logPath, LogTail = TrtexecRunner.FailureTail(run), Arguments = args, Elapsed = run.Elapsed, StandIn = standIn, Reason = reason };
             }
 
             return new BenchSuccess

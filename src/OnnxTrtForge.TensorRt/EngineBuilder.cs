@@ -132,7 +132,7 @@ public sealed class EngineBuilder(TrtexecTool tool, IGpuProbe gpuProbe)
                     Gpu = gpu,
                     CacheKey = key,
                     LogPath = logPath,
-                    LogTail = run.Tail,
+                    LogTail = TrtexecRunner.FailureTail(run),
                     Arguments = args,
                     Elapsed = run.Elapsed,
                     StandIn = standIn,

@@ -57,7 +57,7 @@ public sealed class EngineInference(TrtexecTool tool)
                     ? new FailureReason(FailureKind.Timeout, "trtexec did not finish the inference run in time")
                     : run.ExitCode != 0 ? TrtexecFailure.Classify(File.ReadLines(log), run.ExitCode)
                     : new FailureReason(FailureKind.Failed, "trtexec wrote no --exportOutput file");
-                throw new TrtexecFailedException(reason, run.Tail);
+                throw new TrtexecFailedException(reason, TrtexecRunner.FailureTail(run));
             }
 
             var exported = TrtexecExports.ReadOutputs(output).ToDictionary(o => o.Name, StringComparer.Ordinal);

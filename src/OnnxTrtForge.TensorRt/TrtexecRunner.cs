@@ -30,12 +30,37 @@ public static class TrtexecRunner
     /// <summary>How often progress is reported while the phase stays the same (trtexec can time tactics for minutes).</summary>
     public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// The lines to show for a failed run: its first error lines (trtexec may print pages of usage after
+    /// "Unknown option") followed by the tail of the log.
+    /// </summary>
+    public static IReadOnlyList<string> FailureTail(TrtexecRun run, int maxErrors = 10)
+    {
+        if (!File.Exists(run.LogPath))
+        {
+            return run.Tail;
+        }
+
+        var inTail = run.Tail.ToHashSet(StringComparer.Ordinal);
+        var errors = File.ReadLines(run.LogPath).Where(l => TrtexecLog.Severity(l) == 'E' && !inTail.Contains(l)).Take(maxErrors).ToList();
+        return errors.Count == 0 ? run.Tail : [.. errors, "...", .. run.Tail];
+    }
+
+    public static Task<TrtexecRun> RunAsync(
+        string executable,
+        IReadOnlyList<string> arguments,
+        string logPath,
+        TimeSpan? timeout,
+        IProgress<TrtexecProgress>? progress,
+        CancellationToken ct) => RunAsync(executable, arguments, logPath, timeout, progress, HeartbeatInterval, ct);
+
     public static async Task<TrtexecRun> RunAsync(
         string executable,
         IReadOnlyList<string> arguments,
         string logPath,
         TimeSpan? timeout,
         IProgress<TrtexecProgress>? progress,
+        TimeSpan heartbeatInterval,
         CancellationToken ct)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(logPath))!);
@@ -93,7 +118,7 @@ public static class TrtexecRunner
         using var stopHeartbeat = new CancellationTokenSource();
         var heartbeat = progress is null ? Task.CompletedTask : Task.Run(async () =>
         {
-            using var timer = new PeriodicTimer(HeartbeatInterval);
+            using var timer = new PeriodicTimer(heartbeatInterval);
             try
             {
                 while (await timer.WaitForNextTickAsync(stopHeartbeat.Token))

@@ -128,6 +128,7 @@ public sealed class EngineBuilderTests
         Assert.Equal(kind, failure.Reason.Kind);
         Assert.Equal(ExitCode.EngineBuildFailed, EngineExitCodes.Of(failure));
         Assert.NotEmpty(failure.LogTail);
+        Assert.Contains(failure.LogTail, l => TrtexecLog.Severity(l) == 'E');
         Assert.True(File.Exists(failure.LogPath));
         Assert.False(File.Exists(request.EnginePath));
         AssertNoPartialFiles(dir.Path);
