@@ -56,6 +56,24 @@ public sealed class EndToEndTests
         Assert.True(Math.Sqrt(diff / norm) < 1e-4, $"relative L2 {Math.Sqrt(diff / norm)}");
     }
 
+    [Theory]
+    [InlineData("8.6", "--workspace=256", "--fp16")]
+    [InlineData("10.8", "--memPoolSize=workspace:256M", "--fp16")]
+    [InlineData("11.0", "--memPoolSize=workspace:256M", null)]
+    public async Task An_fp16_model_builds_and_benches_on_each_TensorRT_generation(string version, string workspaceFlag, string? precisionFlag)
+    {
+        using var dir = Fixtures.Temp();
+        var tool = await StandIn.ToolAsync(dir.Path, version);
+        var engine = dir.File("unet.trt");
+        var options = new EngineBuildOptions { Precision = Precision.Fp16, WorkspaceMiB = 256 };
+        var built = Assert.IsType<EngineBuildSuccess>(await new EngineBuilder(tool, new TestGpu()).BuildAsync(new EngineBuildRequest(Fixtures.Model("tiny_unet_opset12_fp16"), engine, options), null, CancellationToken.None));
+        Assert.Contains(workspaceFlag, built.Arguments);
+        Assert.Equal(precisionFlag is not null, built.Arguments.Contains("--fp16"));
+        var bench = Assert.IsType<BenchSuccess>(await new EngineBench(tool).RunAsync(new BenchRequest(engine, new BenchOptions { Iterations = 2, WarmUpMs = 0 }), null, CancellationToken.None));
+        Assert.Equal(2, bench.Summary.Queries);
+        Assert.NotNull(bench.Summary.GpuCompute);
+    }
+
     [Fact]
     public async Task Inference_names_a_missing_output()
     {
