@@ -144,6 +144,40 @@ public sealed class ForgeRunTests
     }
 
     [Fact]
+    public async Task The_articles_ATen_export_is_rewritten_built_with_fp16_inputs_and_validated_against_the_fp32_export()
+    {
+        using var dir = Fixtures.Temp();
+        var pipeline = dir.File("p.yaml");
+        File.WriteAllText(pipeline, $$"""
+            name: aten
+            model: {{Fixtures.Model("tiny_unet_opset12_fp16_aten")}}
+            optimize:
+              rules: [aten-broadcast-to-expand]
+            build:
+              trtexec: {{Tools.Trtexec(dir.Path)}}
+              profiles: {use: {{Path.Combine(Fixtures.RepoRoot, "configs", "sd14.yaml")}}#profiles.tiny-unet}
+              cache:
+                dir: {{dir.File("cache")}}
+            validate:
+              reference: {{Fixtures.Model("tiny_unet_opset12_fp32")}}
+              steps: 2
+              latents: {{Path.Combine(Fixtures.Dir("tiny_unet_opset12_fp32"), "denoise_lms", "latents_init.pb")}}
+              embeddings: {{Path.Combine(Fixtures.Dir("tiny_unet_opset12_fp32"), "denoise_lms", "text_embeddings.pb")}}
+              tolerance: {noise-rel-l2: 2e-2, latents-rel-l2: 2e-2}
+            """);
+        var loaded = PipelineLoader.Load(pipeline, new PipelineLoadOptions { OutDirectory = dir.File("out") });
+
+        var result = await PipelineRunner.RunAsync(loaded, null, new PipelineRunOptions { Environment = _ => null });
+
+        Assert.True(result.Passed, string.Join("\n", result.Gates.Select(g => $"{g.Name}: {g.Message}")));
+        Assert.Equal(["optimize-check", "build", "validation"], result.Gates.Select(g => g.Name));
+        using var optimized = OnnxReader.Load(dir.File("out/model.optimized.onnx"));
+        Assert.DoesNotContain("ATen", optimized.Graph.OpCensus().Keys);
+        Assert.Equal(Core.Ir.DataType.Float16, optimized.Graph.Inputs[0].Type!.ElementType);
+        Assert.InRange(double.Parse(result.Gates[2].Figures["maxNoiseRelL2"], System.Globalization.CultureInfo.InvariantCulture), 1e-5, 2e-2);
+    }
+
+    [Fact]
     public void Broken_pipeline_exits_2_with_one_line_per_error_and_runs_nothing()
     {
         using var dir = Fixtures.Temp();

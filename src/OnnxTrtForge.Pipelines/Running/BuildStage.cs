@@ -46,6 +46,7 @@ internal static class BuildStage
         {
             case EngineBuildSuccess ok:
                 ctx.Engine = ok.EnginePath;
+                ctx.EngineSource = request.OnnxPath;
                 figures["cacheHit"] = ok.CacheHit ? "true" : "false";
                 figures["engineBytes"] = ok.EngineBytes.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 if (ok.BuildSeconds is { } seconds)

@@ -24,6 +24,9 @@ internal sealed class RunContext(LoadedPipeline pipeline, IProgress<PipelineEven
     /// <summary>The engine the validate stage compares, when one was built (now or by an earlier run).</summary>
     public string? Engine { get; set; }
 
+    /// <summary>The ONNX model the engine was built from (its input names and types are the engine's).</summary>
+    public string? EngineSource { get; set; }
+
     /// <summary>trtexec found by the build stage (the validate stage runs the engine with it).</summary>
     public string? Trtexec { get; set; } = pipeline.Trtexec;
 

@@ -71,7 +71,21 @@ internal static class ValidateStage
             TrtexecPath = ctx.Trtexec,
         };
         ctx.Progress(stage, $"reference {Path.GetFileName(reference)} vs candidate {Path.GetFileName(candidate)}: {spec.Steps} steps", 0);
-        var result = await LoopValidation.RunAsync(request, new Steps(ctx, spec.Steps), ct);
+        ValidationResult result;
+        if (kind == CandidateKind.Engine)
+        {
+            // An engine's inputs are those of the ONNX it was built from (fp16 I/O after a to-fp16 without
+            // keep-io-types, or an fp16 export), not the reference's: the pipeline knows that model.
+            var signature = UnetSignature.FromModelFile(reference);
+            using var referencePredictor = new OnnxNoisePredictor(reference, signature, request.Runtime);
+            using var enginePredictor = await TrtexecNoisePredictor.CreateAsync(candidate, UnetSignature.FromModelFile(ctx.EngineSource ?? ctx.CurrentModel), ctx.Trtexec, ct);
+            result = await LoopValidation.CompareAsync(referencePredictor, enginePredictor, request, new Steps(ctx, spec.Steps), ct);
+        }
+        else
+        {
+            result = await LoopValidation.RunAsync(request, new Steps(ctx, spec.Steps), ct);
+        }
+
         ctx.Details["validation"] = result;
 
         var figures = new Dictionary<string, string>
