@@ -209,6 +209,13 @@ public static class OptimizeCheck
                     throw new ForgeInputException($"no data for model input '{name}'");
                 }
 
+                // a model converted with to-fp16 --keep-io-types false takes fp16 where the data is float32
+                var wanted = ToDataType(session.InputMetadata[name].ElementDataType);
+                if (wanted != t.Type && wanted is DataType.Float or DataType.Float16 or DataType.Double && t.Type.IsFloatingPoint())
+                {
+                    t = FromDoubles(wanted, t.Dims, ToDoubles(t));
+                }
+
                 values.Add(ToOrtValue(t));
             }
 

@@ -27,6 +27,21 @@ public sealed class OptimizeFp16CommandTests
     }
 
     [Fact]
+    public void Without_keep_io_types_the_model_takes_fp16_and_the_check_feeds_it_converted_data()
+    {
+        using var dir = Fixtures.Temp();
+        var output = dir.File("vae16.onnx");
+
+        var result = ForgeCli.Run("optimize", Fixtures.Model("tiny_vae_decoder_opset12_fp32"), "-o", output, "--passes", "to-fp16", "--keep-io-types", "false", "--check");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("check passed", result.Stdout, StringComparison.Ordinal);
+        using var summary = JsonDocument.Parse(ForgeCli.Run("inspect", "--json", output).Stdout);
+        Assert.Equal("float16", summary.RootElement.GetProperty("inputs")[0].GetProperty("elementType").GetString());
+        Assert.Equal("float16", summary.RootElement.GetProperty("outputs")[0].GetProperty("elementType").GetString());
+    }
+
+    [Fact]
     public void Fp16_options_without_a_conversion_are_bad_input()
     {
         using var dir = Fixtures.Temp();
