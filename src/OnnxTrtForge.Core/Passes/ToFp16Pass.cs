@@ -31,7 +31,7 @@ public sealed class ToFp16Pass(Fp16Options? options = null) : IGraphPass
         var before = TypeConsistencyChecker.Check(model);
         if (!before.Ok)
         {
-            throw new PassFailedException($"to-fp16: the input model is already type-inconsistent: {before.Problems[0]}");
+            throw new PassFailedException($"to-fp16: the graph it was given is type-inconsistent before any conversion: {before.Problems[0]}");
         }
 
         if (ComputesInHalf(model, before, target) is { } sample)

@@ -410,7 +410,8 @@ public sealed class ToFp16PassTests
         Assert.Equal(2, problems.Count);
         Assert.Contains("input 1 'b' is float16 but input 0 'a' is float", problems[0], StringComparison.Ordinal);
         Assert.Contains("declared float but", problems[1], StringComparison.Ordinal);
-        Assert.Throws<PassFailedException>(() => new ToFp16Pass().Run(model));
+        Assert.Contains("some-pass left the graph type-inconsistent", Assert.Throws<PassFailedException>(() => TypeConsistencyChecker.Ensure(model, "some-pass")).Message, StringComparison.Ordinal);
+        Assert.Contains("before any conversion", Assert.Throws<PassFailedException>(() => new ToFp16Pass().Run(model)).Message, StringComparison.Ordinal);
     }
 
     [Fact]
