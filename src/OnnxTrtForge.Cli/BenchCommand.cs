@@ -49,7 +49,7 @@ internal static class BenchCommand
             };
             var request = new BenchRequest(parse.GetValue(engine)!, options)
             {
-                Timeout = parse.GetValue(timeout) is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
+                Timeout = parse.GetValue(timeout) is { } seconds ? (seconds > 0 ? TimeSpan.FromSeconds(seconds) : throw new ForgeInputException($"--timeout {seconds}: must be a positive number of seconds")) : null,
             };
             var reportPath = parse.GetValue(report);
             var tool = await TrtexecTool.DetectAsync(TrtexecTool.Locate(parse.GetValue(trtexec)), configured, ct);

@@ -61,7 +61,7 @@ internal static class BuildCommand
             {
                 CacheDir = parse.GetValue(noCache) ? null : parse.GetValue(cacheDir) ?? EngineCache.DefaultRoot(),
                 Force = parse.GetValue(force),
-                Timeout = parse.GetValue(timeout) is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
+                Timeout = parse.GetValue(timeout) is { } seconds ? (seconds > 0 ? TimeSpan.FromSeconds(seconds) : throw new ForgeInputException($"--timeout {seconds}: must be a positive number of seconds")) : null,
             };
             var reportPath = parse.GetValue(report);
             var tool = await TrtexecTool.DetectAsync(TrtexecTool.Locate(parse.GetValue(trtexec)), configured, ct);

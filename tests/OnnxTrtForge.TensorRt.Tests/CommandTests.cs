@@ -25,6 +25,61 @@ public sealed class CommandTests
     }
 
     [Fact]
+    public void A_build_past_its_timeout_exits_4()
+    {
+        using var dir = Fixtures.Temp();
+        var (code, _, stderr) = StandIn.Forge(["build", Model, "--trtexec", StandIn.Script(dir.Path, "10.8", "hang"), "--engine", dir.File("e.trt"), "--no-cache", "--timeout", "2"]);
+        Assert.Equal(ExitCode.EngineBuildFailed, code);
+        Assert.Contains("engine build failed (timeout)", stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(dir.File("e.trt")));
+        Assert.Empty(Directory.EnumerateFiles(dir.Path, "*.partial-*"));
+    }
+
+    [Fact]
+    public async Task Ctrl_C_stops_the_build_and_trtexec_exits_130_and_leaves_no_partial_engine()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        using var dir = Fixtures.Temp();
+        var psi = new System.Diagnostics.ProcessStartInfo(StandIn.ForgePath) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var a in new[] { "build", Model, "--trtexec", StandIn.Script(dir.Path, "10.8", "hang"), "--engine", dir.File("e.trt"), "--no-cache" })
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        using var forge = System.Diagnostics.Process.Start(psi)!;
+        var stdout = forge.StandardOutput.ReadToEndAsync();
+        var seen = new System.Text.StringBuilder();
+        while (await forge.StandardError.ReadLineAsync() is { } line)
+        {
+            seen.AppendLine(line);
+            if (line.Contains("build: building", StringComparison.Ordinal))
+            {
+                break;
+            }
+        }
+
+        Assert.Contains("build: building", seen.ToString(), StringComparison.Ordinal);
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-INT", forge.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        var rest = forge.StandardError.ReadToEndAsync();
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await forge.WaitForExitAsync(limit.Token);
+        await stdout;
+        Assert.Equal(ExitCode.Cancelled, forge.ExitCode);
+        Assert.Contains("cancelled", await rest, StringComparison.Ordinal);
+        Assert.False(File.Exists(dir.File("e.trt")));
+        Assert.Empty(Directory.EnumerateFiles(dir.Path, "*.partial-*"));
+        Assert.False(StandIn.AnyProcessMentions(dir.Path), "trtexec is still running after Ctrl-C");
+    }
+
+    [Fact]
     public void A_missing_trtexec_exits_2_with_one_line()
     {
         using var dir = Fixtures.Temp();
