@@ -252,6 +252,33 @@ public sealed class ToFp16PassTests
     }
 
     [Fact]
+    public void An_untyped_custom_op_output_keeps_its_readers_in_float32()
+    {
+        var graph = new Graph("g");
+        var model = new Model(graph);
+        model.OpsetImports[""] = 17;
+        model.OpsetImports["custom"] = 1;
+        var x = graph.AddInput("x", TypeInfo.OfTensor(DataType.Float, [2, 8]));
+        var w = graph.AddInitializer(OrtHarness.Random([8, 8], 22), "W");
+        var h = graph.Create("MatMul", [x, w]).Outputs[0];
+        var custom = graph.Create("Foo", [x], domain: "custom");
+        var add = graph.Create("Add", [h, custom.Outputs[0]]);
+        var y = graph.Create("MatMul", [add.Outputs[0], w]).Outputs[0];
+        y.Type = TypeInfo.OfTensor(DataType.Float, [2, 8]);
+        graph.Outputs.Add(y);
+
+        new ToFp16Pass().Run(model);
+
+        var types = TypeConsistencyChecker.Check(model);
+        Assert.True(types.Ok);
+        Assert.Same(x, custom.Inputs[0]);
+        Assert.Same(custom.Outputs[0], add.Inputs[1]);
+        Assert.Equal(DataType.Float16, types.TypeOf(h));
+        Assert.Equal(DataType.Float, types.TypeOf(add.Inputs[0]!));
+        Assert.Equal(DataType.Float16, types.TypeOf(graph.Nodes.Last(n => n.Is("MatMul")).Inputs[0]!));
+    }
+
+    [Fact]
     public void Retargets_the_dtype_of_eye_like()
     {
         var graph = new Graph("g");

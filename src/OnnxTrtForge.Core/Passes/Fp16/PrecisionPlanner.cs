@@ -131,7 +131,10 @@ internal sealed class PrecisionPlanner(Fp16Options options, TypeCheckResult type
             role = node.Outputs.Count > 0 && TypeOf(node.Outputs[0]) == DataType.Float ? PrecisionRole.Producer : PrecisionRole.None;
         }
 
-        return new NodePlan(node, blocked && role != PrecisionRole.None ? PrecisionRole.Fixed32 : role, signature);
+        // a T input of unknown type (an untyped custom op's output) might be float32 too: never retype beside it
+        var untyped = role == PrecisionRole.Compute
+            && node.Inputs.Where((v, i) => v is not null && signature.InputAt(i) == InputSlot.T).Any(v => TypeOf(v) == DataType.Undefined);
+        return new NodePlan(node, (blocked || untyped) && role != PrecisionRole.None ? PrecisionRole.Fixed32 : role, signature);
     }
 
     private DataType TypeVariable(Node node, OpTypeSignature signature)
