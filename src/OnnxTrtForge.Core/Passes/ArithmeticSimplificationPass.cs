@@ -66,8 +66,7 @@ public sealed class ArithmeticSimplificationPass : IGraphPass
                 continue;
             }
 
-            var xDims = GraphEdits.StaticDims(x);
-            if (xDims is null || x.Type!.ElementType != c.Type || ShapeMath.Broadcast([xDims, c.Dims]) is not { } dims || !dims.SequenceEqual(xDims))
+            if (x.Type?.ElementType != c.Type || !GraphEdits.BroadcastKeepsShape(x, c.Dims))
             {
                 continue;
             }
@@ -99,8 +98,8 @@ public sealed class ArithmeticSimplificationPass : IGraphPass
         var innerSlot = inner.OpType == "Div" ? 0 : GraphEdits.SmallConstant(inner.Inputs[1]) is not null ? 0 : 1;
         var a = GraphEdits.SmallConstant(inner.Inputs[1 - innerSlot]);
         var x = inner.Inputs[innerSlot];
-        if (a is null || !a.IsReal || a.Count != 1 || a.Type != b.Type || x is null || GraphEdits.StaticDims(x) is not { } xDims
-            || ShapeMath.Broadcast([xDims, a.Dims, b.Dims]) is not { } dims || !dims.SequenceEqual(xDims))
+        if (a is null || !a.IsReal || a.Count != 1 || a.Type != b.Type || x is null
+            || !GraphEdits.BroadcastKeepsShape(x, a.Dims) || !GraphEdits.BroadcastKeepsShape(x, b.Dims))
         {
             return false;
         }

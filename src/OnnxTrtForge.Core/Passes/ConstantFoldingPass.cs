@@ -90,7 +90,7 @@ public sealed class ConstantFoldingPass : IGraphPass
 
             if (results is null || results.Count != node.Outputs.Count || node.Outputs.Any(graph.Outputs.Contains))
             {
-                InferTypes(node, opset, cache);
+                InferTypes(node, opset, cache, shapeValues);
                 continue;
             }
 
@@ -99,7 +99,7 @@ public sealed class ConstantFoldingPass : IGraphPass
             if (results.Any(r => r.ByteCount > options.MaxOutputBytes) || growth + added - freed > budget)
             {
                 skippedSize++;
-                InferTypes(node, opset, cache);
+                InferTypes(node, opset, cache, shapeValues);
                 continue;
             }
 
@@ -217,9 +217,9 @@ public sealed class ConstantFoldingPass : IGraphPass
         return registry.Evaluate(node, inputs, opset);
     }
 
-    private static void InferTypes(Node node, long opset, Dictionary<Value, HostTensor?> cache)
+    private static void InferTypes(Node node, long opset, Dictionary<Value, HostTensor?> cache, ShapeValueTracker shapeValues)
     {
-        var inferred = ShapeInference.Infer(node, v => ShapeInferencePass.ConstantOf(v, cache), opset);
+        var inferred = ShapeInference.Infer(node, v => ShapeInferencePass.ConstantOf(v, cache), opset, v => shapeValues.Get(v)?.Elements);
         for (var i = 0; i < inferred.Length; i++)
         {
             ShapeInference.Merge(node.Outputs[i], inferred[i]);

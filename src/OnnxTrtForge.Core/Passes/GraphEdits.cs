@@ -57,5 +57,29 @@ internal static class GraphEdits
     /// <summary>The result a simplifier returns when <see cref="HasOuterSubgraphOutputs"/> holds.</summary>
     public static PassResult SkippedForSubgraphs { get; } = new(false) { Notes = ["skipped: a subgraph returns a value of an enclosing graph"] };
 
+    /// <summary>
+    /// True when broadcasting a tensor of <paramref name="constantDims"/> against <paramref name="value"/>
+    /// cannot change the value's shape: its rank is known and not smaller, and every constant dim is 1 or
+    /// equals the value's known dim there (unknown dims, such as a dynamic batch, are fine against 1).
+    /// </summary>
+    public static bool BroadcastKeepsShape(Value? value, long[] constantDims)
+    {
+        if (value?.Type?.Kind != TypeKind.Tensor || value.Type.Shape is not { } shape || constantDims.Length > shape.Count)
+        {
+            return false;
+        }
+
+        var offset = shape.Count - constantDims.Length;
+        for (var i = 0; i < constantDims.Length; i++)
+        {
+            if (constantDims[i] != 1 && shape[offset + i].Value != constantDims[i])
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     public static long[]? StaticDims(Value? value) => value?.Type?.Kind == TypeKind.Tensor ? value.Type.StaticDims : null;
 }

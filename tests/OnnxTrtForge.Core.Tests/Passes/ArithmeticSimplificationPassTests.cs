@@ -88,4 +88,24 @@ public sealed class ArithmeticSimplificationPassTests
         Assert.False(new ArithmeticSimplificationPass().Run(m.Model).Modified);
         Assert.Equal(["Mul", "Mul"], m.Ops);
     }
+
+    [Fact]
+    public void Removes_a_neutral_constant_against_a_dynamic_batch_but_not_one_that_could_broadcast_it()
+    {
+        var m = new TinyModel();
+        var x = m.Graph.AddInput("x", TypeInfo.OfTensor(DataType.Float, [Dim.Symbol("batch"), Dim.Of(3)]));
+        var a = m.Op("Mul", [x, m.Floats("ones", [3], 1, 1, 1)]);
+        a.Outputs[0].Type = x.Type;
+        var b = m.Op("Add", [a.Outputs[0], m.Floats("zeros", [2, 3], 0, 0, 0, 0, 0, 0)]);
+        b.Outputs[0].Type = TypeInfo.OfTensor(DataType.Float, [2, 3]);
+        var y = m.Op("Relu", [b.Outputs[0]]);
+        y.Outputs[0].Type = b.Outputs[0].Type;
+        m.Graph.Outputs.Add(y.Outputs[0]);
+
+        var result = new ArithmeticSimplificationPass().Run(m.Model);
+
+        Assert.Equal(1, result.Counters["neutral-removed"]);
+        Assert.Equal(["Add", "Relu"], m.Ops);
+        Assert.Same(x, m.Graph.Nodes[0].Input(0));
+    }
 }

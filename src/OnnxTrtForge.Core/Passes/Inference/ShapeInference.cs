@@ -22,7 +22,8 @@ public static class ShapeInference
 
     private static readonly HashSet<string> Comparison = ["Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "And", "Or", "Xor"];
 
-    public static TypeInfo?[] Infer(Node node, Func<Value, HostTensor?> constantOf, long opset)
+    /// <param name="partialOf">Optional partly known int64 values (shape tensors of dynamic shapes), element by element.</param>
+    public static TypeInfo?[] Infer(Node node, Func<Value, HostTensor?> constantOf, long opset, Func<Value, long?[]?>? partialOf = null)
     {
         var result = new TypeInfo?[node.Outputs.Count];
         if (!node.IsOnnxDomain || result.Length == 0)
@@ -49,7 +50,7 @@ public static class ShapeInference
                 "Gemm" => (type, Gemm(node, first, Shape(node.Input(1)))),
                 "Conv" => (type, Conv(node, first, Shape(node.Input(1)))),
                 "Einsum" => (type, Einsum(node, node.Inputs.Select(Shape).ToList())),
-                "Reshape" => (type, Reshape(node, first, Const(1))),
+                "Reshape" => (type, Reshape(node, first, Const(1)?.Select(d => (long?)d).ToArray() ?? (node.Input(1) is { } target ? partialOf?.Invoke(target) : null))),
                 "Resize" => (type, Resize(node, first, opset, Const, node.Input(opset >= 11 ? 2 : 1) is { } s ? constantOf(s) : null)),
                 "Gather" => (type, Gather(node, first, Shape(node.Input(1)))),
                 "Concat" => (type, Concat(node, node.Inputs.Select(Shape).ToList())),
@@ -303,7 +304,7 @@ public static class ShapeInference
         return parsed.Output.Select(c => sizes.GetValueOrDefault(c)).ToArray();
     }
 
-    private static long?[]? Reshape(Node node, long?[]? input, long[]? shape)
+    private static long?[]? Reshape(Node node, long?[]? input, long?[]? shape)
     {
         if (shape is null)
         {
@@ -311,12 +312,12 @@ public static class ShapeInference
         }
 
         var allowZero = node.GetInt("allowzero", 0) != 0;
-        if (input is not null && input.All(d => d is not null))
+        if (input is not null && input.All(d => d is not null) && shape.All(d => d is not null))
         {
-            return ShapeMath.ReshapeTarget(input.Select(d => d!.Value).ToArray(), shape, allowZero)?.Select(d => (long?)d).ToArray();
+            return ShapeMath.ReshapeTarget(input.Select(d => d!.Value).ToArray(), shape.Select(d => d!.Value).ToArray(), allowZero)?.Select(d => (long?)d).ToArray();
         }
 
-        return shape.Select((d, i) => d == -1 ? null : d == 0 && !allowZero ? (input is not null && i < input.Length ? input[i] : null) : (long?)d).ToArray();
+        return shape.Select((d, i) => d is null or -1 ? null : d == 0 && !allowZero ? (input is not null && i < input.Length ? input[i] : null) : d).ToArray();
     }
 
     private static long?[]? Resize(Node node, long?[]? input, long opset, Func<int, long[]?> constInts, HostTensor? scales)
