@@ -64,7 +64,7 @@ internal static class OptimizeStage
         }
 
         clock.Restart();
-        ctx.Progress(stage, $"to-fp16 ({SpecBinder(fp16.To)})");
+        ctx.Progress(stage, $"to-fp16 ({Yaml.SpecBinder.EnumName(fp16.To)})");
         var options = new Fp16Options
         {
             Target = fp16.To == FloatTarget.Bf16 ? HalfType.Bf16 : HalfType.Fp16,
@@ -134,6 +134,4 @@ internal static class OptimizeStage
 
         return options;
     }
-
-    private static string SpecBinder(object value) => Yaml.SpecBinder.EnumName(value);
 }
