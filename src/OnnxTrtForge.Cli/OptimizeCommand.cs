@@ -28,13 +28,14 @@ internal static class OptimizeCommand
         var report = new Option<string?>("--report") { Description = "Write a report with per-pass time and counts (.json or .md)." };
         var check = new Option<bool>("--check") { Description = "Run original and optimized in ONNX Runtime (CPU) and compare; exit 5 beyond tolerance." };
         var iterations = new Option<int>("--max-iterations") { Description = "Most iterations of the fixed-point stage.", DefaultValueFactory = _ => 10 };
+        var validateEach = new Option<bool>("--validate-each-pass") { Description = "Check the graph's structure after every pass (a failure names the pass)." };
         var external = new Option<ExternalDataMode>("--external-data") { Description = "Weights storage: auto (external above 2 GB), always, never.", DefaultValueFactory = _ => ExternalDataMode.Auto };
         var fp16 = new Option<bool>("--fp16") { Description = "End with the to-fp16 mixed-precision pass (same as --to fp16)." };
         var to = new Option<HalfType?>("--to") { Description = "End with the to-fp16 pass converting float32 to fp16 or bf16." };
         var keepIo = new Option<bool>("--keep-io-types") { Description = "to-fp16: graph inputs/outputs stay float32, Casts at the edges.", DefaultValueFactory = _ => true };
         var opBlock = new Option<string?>("--op-block-list") { Description = "to-fp16: ops kept in float32; 'A,B' replaces the default list, '+A,-B' edits it." };
         var nodeBlock = new Option<string?>("--node-block-list") { Description = "to-fp16: comma-separated node names kept in float32." };
-        var command = new Command("optimize", "Rewrite what runtimes reject, fold constants and clean up the graph.") { model, output, passes, rules, report, check, iterations, external, fp16, to, keepIo, opBlock, nodeBlock };
+        var command = new Command("optimize", "Rewrite what runtimes reject, fold constants and clean up the graph.") { model, output, passes, rules, report, check, iterations, validateEach, external, fp16, to, keepIo, opBlock, nodeBlock };
         command.SetAction((parse, cancellationToken) =>
         {
             var input = parse.GetValue(model)!;
@@ -50,6 +51,7 @@ internal static class OptimizeCommand
                 Passes = passList,
                 Rules = SplitList(parse.GetValue(rules)),
                 MaxIterations = parse.GetValue(iterations),
+                ValidateEveryPass = parse.GetValue(validateEach),
                 Fp16 = Fp16Spec(parse, parse.GetValue(fp16) || parse.GetValue(to) is not null || passList?.Contains("to-fp16") == true, to, keepIo, opBlock, nodeBlock),
             };
             OptimizeReport result;

@@ -25,6 +25,9 @@ public sealed record OptimizeOptions
     /// <summary>Run the structural <see cref="GraphValidator"/> on the result (failure: <see cref="PassFailedException"/>).</summary>
     public bool Validate { get; init; } = true;
 
+    /// <summary>Run the <see cref="GraphValidator"/> after every pass, so a failure names the pass that broke the graph.</summary>
+    public bool ValidateEveryPass { get; init; }
+
     /// <summary>Options of <c>to-fp16</c>; when set, the pipeline ends with <c>to-fp16</c> unless <see cref="Passes"/> places it.</summary>
     public Fp16Options? Fp16 { get; init; }
 }
@@ -92,7 +95,7 @@ public static class Optimizer
         }
 
         var before = ModelStats.Of(model);
-        var manager = new PassManager(options.MaxIterations);
+        var manager = new PassManager(options.MaxIterations, options.ValidateEveryPass ? ValidateAfter : null);
         var records = new List<PassRecord>();
         var clock = Stopwatch.StartNew();
         for (var i = 0; i < stages.Count; i++)
@@ -126,5 +129,17 @@ public static class Optimizer
             Notes = notes,
             ModelPath = model.SourcePath,
         };
+    }
+
+    private static void ValidateAfter(Model model, IGraphPass pass)
+    {
+        try
+        {
+            GraphValidator.Validate(model);
+        }
+        catch (PassFailedException e)
+        {
+            throw new PassFailedException($"after pass '{pass.Name}': {e.Message}", e);
+        }
     }
 }

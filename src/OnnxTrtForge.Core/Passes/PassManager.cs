@@ -46,7 +46,9 @@ public sealed record PipelineStage(IReadOnlyList<string> Passes, bool FixedPoint
 /// Runs passes in sequence or to a fixed point. It is the one instrument of the optimizer: it takes
 /// the op census and the time around every pass, so passes themselves only say what they did.
 /// </summary>
-public sealed class PassManager(int maxIterations = 10)
+/// <param name="maxIterations">Most iterations of a fixed-point run.</param>
+/// <param name="afterEachPass">Called after every pass (for example a structural check that names the pass that broke the graph).</param>
+public sealed class PassManager(int maxIterations = 10, Action<Model, IGraphPass>? afterEachPass = null)
 {
     public int MaxIterations { get; } = maxIterations >= 1 ? maxIterations : throw new ArgumentOutOfRangeException(nameof(maxIterations), "at least one iteration");
 
@@ -57,7 +59,7 @@ public sealed class PassManager(int maxIterations = 10)
         foreach (var pass in passes)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            records.Add(RunOne(model, pass, stage, 1));
+            records.Add(Run(model, pass, stage, 1));
         }
 
         return records;
@@ -73,7 +75,7 @@ public sealed class PassManager(int maxIterations = 10)
             foreach (var pass in passes)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var record = RunOne(model, pass, stage, iteration);
+                var record = Run(model, pass, stage, iteration);
                 records.Add(record);
                 modified |= record.Modified;
             }
@@ -85,6 +87,13 @@ public sealed class PassManager(int maxIterations = 10)
         }
 
         return records;
+    }
+
+    private PassRecord Run(Model model, IGraphPass pass, int stage, int iteration)
+    {
+        var record = RunOne(model, pass, stage, iteration);
+        afterEachPass?.Invoke(model, pass);
+        return record;
     }
 
     /// <summary>Runs one pass with the census and a stopwatch around it.</summary>

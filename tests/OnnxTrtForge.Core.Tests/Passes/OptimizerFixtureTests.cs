@@ -19,7 +19,7 @@ public sealed class OptimizerFixtureTests(ITestOutputHelper log)
     {
         using var model = OnnxReader.Load(Fixtures.Model(fixture));
 
-        var report = Optimizer.Optimize(model);
+        var report = Optimizer.Optimize(model, new OptimizeOptions { ValidateEveryPass = true });
 
         var census = model.Graph.OpCensus();
         foreach (var gone in new[] { "org.pytorch.aten::ATen", "Constant", "Identity", "Shape" })

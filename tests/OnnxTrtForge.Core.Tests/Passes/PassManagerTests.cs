@@ -141,4 +141,28 @@ public sealed class PassManagerTests
             return new PassResult(true);
         }
     }
+
+    [Fact]
+    public void Validating_every_pass_names_the_pass_that_broke_the_graph()
+    {
+        var m = ThreeNegs();
+        var registry = new PassRegistry().Register<Mistyper>().Register<PeelOneNeg>();
+
+        var e = Assert.Throws<PassFailedException>(() =>
+            Optimizer.Optimize(m.Model, new OptimizeOptions { Passes = ["peel-one-neg", "mistyper"], ValidateEveryPass = true }, registry));
+
+        Assert.StartsWith("after pass 'mistyper':", e.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>Declares the first node's output int64 although its input is float.</summary>
+    private sealed class Mistyper : IGraphPass
+    {
+        public string Name => "mistyper";
+
+        public PassResult Run(Model model)
+        {
+            model.Graph.Nodes[0].Outputs[0].Type = TypeInfo.OfTensor(DataType.Int64, [2]);
+            return new PassResult(true);
+        }
+    }
 }
