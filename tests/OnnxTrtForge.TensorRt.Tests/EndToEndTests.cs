@@ -75,6 +75,33 @@ public sealed class EndToEndTests
     }
 
     [Fact]
+    public async Task A_benchmark_or_inference_run_that_hangs_is_stopped_at_its_timeout()
+    {
+        using var dir = Fixtures.Temp();
+        var engine = dir.File("vae.trt");
+        var model = Fixtures.Model("tiny_vae_decoder_opset12_fp32");
+        Assert.IsType<EngineBuildSuccess>(await new EngineBuilder(await StandIn.ToolAsync(dir.Path), new TestGpu()).BuildAsync(new EngineBuildRequest(model, engine, new EngineBuildOptions()), null, CancellationToken.None));
+        var hanging = await StandIn.ToolAsync(dir.Path, "10.8", "hang");
+
+        var bench = Assert.IsType<BenchFailure>(await new EngineBench(hanging).RunAsync(new BenchRequest(engine, new BenchOptions { Iterations = 2 }) { Timeout = TimeSpan.FromSeconds(2) }, null, CancellationToken.None));
+        Assert.Equal(FailureKind.Timeout, bench.Reason.Kind);
+        Assert.Equal(OnnxTrtForge.Core.ExitCode.EngineBuildFailed, EngineExitCodes.Of(bench));
+
+        string name;
+        long[] dims;
+        using (var m = OnnxReader.Load(model))
+        {
+            name = m.Graph.Inputs[0].Name;
+            dims = m.Graph.Inputs[0].Type!.StaticDims!;
+        }
+
+        var input = Tensor.FromFloats(dims, new float[dims.Aggregate(1L, (x, y) => x * y)]);
+        var e = await Assert.ThrowsAsync<TrtexecFailedException>(() => new EngineInference(hanging) { Timeout = TimeSpan.FromSeconds(2) }.RunAsync(engine, [(name, input)], ["sample"], CancellationToken.None));
+        Assert.Equal(FailureKind.Timeout, e.Reason.Kind);
+        Assert.False(StandIn.AnyProcessMentions(engine), "trtexec is still running after the timeout");
+    }
+
+    [Fact]
     public async Task Inference_names_a_missing_output()
     {
         using var dir = Fixtures.Temp();

@@ -9,7 +9,7 @@ namespace FakeTrtexec;
 
 /// <summary>"Runs" a stand-in engine: ONNX Runtime (CPU) on the ONNX the engine names, timed like trtexec times,
 /// with trtexec's summary and JSON exports. The timings are ONNX Runtime CPU timings, not TensorRT's.</summary>
-internal sealed class FakeInference(FakeVersion version, FakeOptions options, FakeLog log)
+internal sealed class FakeInference(FakeVersion version, FakeOptions options, FakeLog log, string? fail)
 {
     public int Run(string enginePath)
     {
@@ -31,6 +31,12 @@ internal sealed class FakeInference(FakeVersion version, FakeOptions options, Fa
 
             var outputNames = session.OutputMetadata.Keys.ToList();
             log.Info("Starting inference");
+            if (fail == "hang")
+            {
+                log.Info("Stand-in simulating an inference run that never finishes...");
+                Thread.Sleep(Timeout.Infinite);
+            }
+
             using var runOptions = new RunOptions();
             var warmUpMs = options.GetDouble("warmUp", 200);
             var warm = Stopwatch.StartNew();

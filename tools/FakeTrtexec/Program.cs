@@ -8,7 +8,7 @@ namespace FakeTrtexec;
 /// 10.x and 11.x (FAKE_TRTEXEC_VERSION=8.6|10.8|11.0), prints trtexec-shaped logs, writes "engines" that are
 /// text files naming the ONNX they were built from, and runs that ONNX in ONNX Runtime (CPU) to time it and
 /// to export outputs. FAKE_TRTEXEC_FAIL=unknown-option|oom|no-implementation|unsupported-op|parser-error|hang
-/// simulates trtexec's failure classes and a hang. Nothing it produces is a TensorRT engine or TensorRT timing.
+/// simulates trtexec's failure classes (at build) and a hang (at build or inference). Nothing it produces is a TensorRT engine or TensorRT timing.
 /// </summary>
 internal static class Program
 {
@@ -49,12 +49,12 @@ internal static class Program
                     return code == 0 ? log.Passed() : code;
                 }
 
-                return new FakeInference(version, options, log).Run(options.Get("saveEngine")!);
+                return new FakeInference(version, options, log, fail).Run(options.Get("saveEngine")!);
             }
 
             if (options.Get("loadEngine") is { } engine)
             {
-                return new FakeInference(version, options, log).Run(engine);
+                return new FakeInference(version, options, log, fail).Run(engine);
             }
 
             log.Error("Model missing or format not supported");
