@@ -96,4 +96,30 @@ public sealed class OptimizeCommandTests
         Assert.Equal(2, result.ExitCode);
         Assert.Equal(File.ReadAllBytes(Fixtures.Model("tiny_vae_decoder_opset12_fp32")), File.ReadAllBytes(input));
     }
+
+    [Fact]
+    public void Unknown_rewrite_rule_exits_2_naming_the_known_rules()
+    {
+        using var dir = Fixtures.Temp();
+
+        var result = ForgeCli.Run("optimize", Fixtures.Model("tiny_vae_decoder_opset12_fp32"), "-o", dir.File("out.onnx"), "--rules", "aten-roll");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("aten-broadcast-to-expand", result.Stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(dir.File("out.onnx")));
+    }
+
+    [Fact]
+    public void Validating_each_pass_gives_the_same_model_as_the_plain_run()
+    {
+        using var dir = Fixtures.Temp();
+        var input = Fixtures.Model("tiny_vae_decoder_opset12_fp32");
+
+        var plain = ForgeCli.Run("optimize", input, "-o", dir.File("a.onnx"));
+        var validated = ForgeCli.Run("optimize", input, "-o", dir.File("b.onnx"), "--validate-each-pass");
+
+        Assert.Equal(0, plain.ExitCode);
+        Assert.Equal(0, validated.ExitCode);
+        Assert.Equal(File.ReadAllBytes(dir.File("a.onnx")), File.ReadAllBytes(dir.File("b.onnx")));
+    }
 }
