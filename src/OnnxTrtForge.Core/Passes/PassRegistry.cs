@@ -63,7 +63,8 @@ public sealed class PassRegistry
         .Register<GroupNormAsInstanceNormPass>()
         .Register<EinsumTransposeAbsorptionPass>()
         .Register<EinsumHeadSplitPass>()
-        .Register<SliceSimplificationPass>();
+        .Register<SliceSimplificationPass>()
+        .Register("to-fp16", o => new ToFp16Pass(o.Fp16));
 
     public IReadOnlyList<string> Names => order;
 
