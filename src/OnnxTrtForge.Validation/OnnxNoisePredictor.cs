@@ -53,7 +53,15 @@ public sealed class OnnxNoisePredictor : INoisePredictor
         b.Embeddings.Write(embeddings.Span);
         b.WriteTimestep(timestep);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        session.Run(runOptions, inputNames, b.Inputs, outputNames, b.Outputs);
+        try
+        {
+            session.Run(runOptions, inputNames, b.Inputs, outputNames, b.Outputs);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new ForgeInputException($"{Description}: ONNX Runtime failed on sample [{string.Join(",", sampleDims)}], embeddings [{string.Join(",", embeddingDims)}]: {OrtSessions.FirstLine(e.Message)}", e);
+        }
+
         SessionTime += System.Diagnostics.Stopwatch.GetElapsedTime(started);
         b.Output.Read(noise.Span);
         return ValueTask.CompletedTask;

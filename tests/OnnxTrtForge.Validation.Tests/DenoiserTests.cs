@@ -84,6 +84,22 @@ public sealed class DenoiserTests
     }
 
     [Fact]
+    public async Task A_candidate_that_cannot_take_the_loop_inputs_fails_with_one_line_naming_it()
+    {
+        // The VAE decoder is no UNet: the signature check refuses it before anything runs.
+        var request = new ValidationRequest
+        {
+            ReferencePath = Fixtures.Model("tiny_unet_opset12_fp32"),
+            CandidatePath = Fixtures.Model("tiny_vae_decoder_opset12_fp32"),
+            Spec = DenoiseLoopTests.FixtureSpec("ddim", trajectory: false),
+        };
+
+        var e = await Assert.ThrowsAsync<ForgeInputException>(() => LoopValidation.RunAsync(request, null, CancellationToken.None));
+        Assert.Contains("tiny_vae_decoder_opset12_fp32", e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Fact]
     public void Cuda_either_loads_or_fails_with_one_line_saying_why()
     {
         try
