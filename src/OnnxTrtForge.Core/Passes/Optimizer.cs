@@ -112,9 +112,10 @@ public static class Optimizer
         }
 
         clock.Stop();
+        var seen = new HashSet<string>(notes, StringComparer.Ordinal);
         foreach (var note in records.SelectMany(r => r.Notes))
         {
-            if (!notes.Contains(note))
+            if (seen.Add(note))
             {
                 notes.Add(note);
             }
