@@ -54,13 +54,15 @@ public sealed record DenoiseStart(double[] Latents, long[] LatentDims, float[] E
         }
         else
         {
+            // Dims the model leaves open take Stable Diffusion's: 4 latent channels, 64×64 (512×512 pixels).
             var modelBatch = declared[0] > 0 ? declared[0] : (guided ? 2 : 1);
-            if (declared.Skip(1).Any(d => d < 0))
-            {
-                throw new ForgeInputException($"model input {signature.Sample}: the latent size is not fixed; give the latents");
-            }
-
-            latentDims = [guided ? Math.Max(1, modelBatch / 2) : modelBatch, declared[1], declared[2], declared[3]];
+            latentDims =
+            [
+                guided ? Math.Max(1, modelBatch / 2) : modelBatch,
+                declared[1] > 0 ? declared[1] : DefaultLatentChannels,
+                declared[2] > 0 ? declared[2] : DefaultLatentSize,
+                declared[3] > 0 ? declared[3] : DefaultLatentSize,
+            ];
             latents = new double[Count(latentDims)];
             new SeededGaussian(spec.Seed).Fill(latents);
         }
@@ -134,6 +136,10 @@ public sealed record DenoiseStart(double[] Latents, long[] LatentDims, float[] E
     }
 
     internal static long Count(long[] dims) => dims.Aggregate(1L, (a, d) => a * d);
+
+    public const long DefaultLatentChannels = 4;
+
+    public const long DefaultLatentSize = 64;
 }
 
 /// <summary>

@@ -100,6 +100,23 @@ public sealed class DenoiserTests
     }
 
     [Fact]
+    public void Seeded_latents_and_embeddings_of_a_model_with_open_dims_take_stable_diffusion_sizes()
+    {
+        var signature = new UnetSignature(
+            new TensorSlot("sample", DataType.Float16, [-1, -1, -1, -1]),
+            new TensorSlot("timestep", DataType.Int64, [-1]),
+            new TensorSlot("encoder_hidden_states", DataType.Float16, [-1, -1, 768]),
+            new TensorSlot("out_sample", DataType.Float16, [-1, -1, -1, -1]));
+
+        var start = DenoiseStart.Resolve(signature, new DenoiseSpec { Scheduler = new SchedulerOptions(), Seed = 1 });
+
+        Assert.Equal([1L, 4, 64, 64], start.LatentDims);
+        Assert.Equal([2L, 77, 768], start.EmbeddingDims);
+        Assert.True(start.Guided);
+        Assert.Equal(4 * 64 * 64, start.Latents.Length);
+    }
+
+    [Fact]
     public void Cuda_either_loads_or_fails_with_one_line_saying_why()
     {
         try
