@@ -6,7 +6,8 @@ namespace OnnxTrtForge.Core.Passes;
 
 /// <summary>
 /// Infers element types and shapes of node outputs in topological order (main graph), reading small
-/// initializers for shape arguments (Reshape targets, axes, Slice bounds). Existing static shapes are kept.
+/// initializers for shape arguments (Reshape targets, axes, Slice bounds) and partly known shape values
+/// (Shape of a tensor with a dynamic dim, gathered and concatenated). Existing static shapes are kept.
 /// </summary>
 public sealed class ShapeInferencePass : IGraphPass
 {
@@ -21,11 +22,12 @@ public sealed class ShapeInferencePass : IGraphPass
         var opset = model.OnnxOpset;
         var order = Graph.TopologicalOrder(graph.Nodes) ?? graph.Nodes.ToList();
         var cache = new Dictionary<Value, HostTensor?>();
+        var shapeValues = new ShapeValueTracker();
         long updated = 0;
         long typed = 0;
         foreach (var node in order)
         {
-            var inferred = ShapeInference.Infer(node, v => ConstantOf(v, cache), opset);
+            var inferred = ShapeInference.Infer(node, v => ConstantOf(v, cache), opset, v => shapeValues.Get(v)?.Elements);
             for (var i = 0; i < inferred.Length; i++)
             {
                 if (ShapeInference.Merge(node.Outputs[i], inferred[i]))
@@ -34,6 +36,7 @@ public sealed class ShapeInferencePass : IGraphPass
                 }
             }
 
+            shapeValues.Propagate(node, opset);
             typed += node.Outputs.Count(o => o.Type?.HasStaticShape == true);
         }
 

@@ -82,4 +82,21 @@ public sealed class ShapeInferencePassTests
         Assert.False(result.Modified);
         Assert.Null(z.Outputs[0].Type);
     }
+
+    [Fact]
+    public void Keeps_the_rank_and_known_dims_through_a_reshape_to_the_shape_of_a_dynamic_tensor()
+    {
+        // GroupNorm's way back: Reshape(normalized, Shape(x)) with x of dynamic batch.
+        var m = new TinyModel();
+        var x = m.Graph.AddInput("x", TypeInfo.OfTensor(DataType.Float, [Dim.Symbol("batch"), Dim.Of(4), Dim.Of(3), Dim.Of(3)]));
+        var grouped = m.Op("Reshape", [x, m.Int64s("g", 0, 2, -1)]);
+        var norm = m.Op("InstanceNormalization", [grouped.Outputs[0], m.Floats("s", [2], 1, 1), m.Floats("b", [2], 0, 0)]);
+        var shape = m.Op("Shape", [x]);
+        var back = m.Op("Reshape", [norm.Outputs[0], shape.Outputs[0]]);
+
+        new ShapeInferencePass().Run(m.Model);
+
+        Assert.Equal([Dim.Unknown, Dim.Of(2), Dim.Unknown], grouped.Outputs[0].Type!.Shape!);
+        Assert.Equal([Dim.Unknown, Dim.Of(4), Dim.Of(3), Dim.Of(3)], back.Outputs[0].Type!.Shape!);
+    }
 }
