@@ -45,6 +45,11 @@ internal static class OptimizeCommand
                 throw new ForgeInputException($"{target}: output would overwrite the input model");
             }
 
+            if (parse.GetValue(report) is { } requestedReport)
+            {
+                OptimizeReportWriter.CheckPath(requestedReport);
+            }
+
             var passList = SplitList(parse.GetValue(passes));
             var options = new OptimizeOptions
             {

@@ -98,15 +98,18 @@ public sealed class OptimizeCommandTests
     }
 
     [Fact]
-    public void Unknown_rewrite_rule_exits_2_naming_the_known_rules()
+    public void Unknown_rewrite_rule_or_report_format_exits_2_before_writing_anything()
     {
         using var dir = Fixtures.Temp();
 
         var result = ForgeCli.Run("optimize", Fixtures.Model("tiny_vae_decoder_opset12_fp32"), "-o", dir.File("out.onnx"), "--rules", "aten-roll");
+        var badReport = ForgeCli.Run("optimize", Fixtures.Model("tiny_vae_decoder_opset12_fp32"), "-o", dir.File("out.onnx"), "--report", dir.File("r.txt"));
 
         Assert.Equal(2, result.ExitCode);
         Assert.Contains("aten-broadcast-to-expand", result.Stderr, StringComparison.Ordinal);
-        Assert.False(File.Exists(dir.File("out.onnx")));
+        Assert.Equal(2, badReport.ExitCode);
+        Assert.Contains("r.txt", badReport.Stderr, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFiles(dir.Path));
     }
 
     [Fact]

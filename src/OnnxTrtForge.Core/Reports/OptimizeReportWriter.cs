@@ -9,13 +9,18 @@ public static class OptimizeReportWriter
 {
     public static void Write(OptimizeReport report, string path)
     {
-        var text = Path.GetExtension(path).ToLowerInvariant() switch
-        {
-            ".json" => ReportJson.Serialize(report),
-            ".md" or ".markdown" => ToMarkdown(report),
-            _ => throw new Ir.ForgeInputException($"{path}: report must end in .json or .md"),
-        };
+        CheckPath(path);
+        var text = string.Equals(Path.GetExtension(path), ".json", StringComparison.OrdinalIgnoreCase) ? ReportJson.Serialize(report) : ToMarkdown(report);
         AtomicFile.WriteAllText(path, text);
+    }
+
+    /// <summary>Refuses a report path whose extension names no known format (call it before doing the work).</summary>
+    public static void CheckPath(string path)
+    {
+        if (Path.GetExtension(path).ToLowerInvariant() is not (".json" or ".md" or ".markdown"))
+        {
+            throw new Ir.ForgeInputException($"{path}: report must end in .json or .md");
+        }
     }
 
     /// <summary>The rows of onnx-simplifier's table: every op of either model with its counts before and after.</summary>
