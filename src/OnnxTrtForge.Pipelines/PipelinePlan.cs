@@ -1,8 +1,11 @@
 using System.Collections;
 using System.Globalization;
+using OnnxTrtForge.Core.Ir;
 using OnnxTrtForge.Pipelines.Running;
 using OnnxTrtForge.Pipelines.Spec;
 using OnnxTrtForge.Pipelines.Yaml;
+using OnnxTrtForge.TensorRt;
+using ShapeProfile = OnnxTrtForge.Pipelines.Spec.ShapeProfile;
 using YamlDotNet.Serialization;
 
 namespace OnnxTrtForge.Pipelines;
@@ -34,8 +37,39 @@ public static class PipelinePlan
             plan["configs"] = pipeline.ConfigFiles.ToList();
         }
 
+        if (BuildArguments(pipeline) is { } arguments)
+        {
+            plan["trtexec-arguments"] = arguments;
+        }
+
         plan["spec"] = Tree(pipeline.Spec);
         return new SerializerBuilder().DisableAliases().Build().Serialize(plan);
+    }
+
+    /// <summary>
+    /// The trtexec command line of the build stage, when <c>build.version</c> says which TensorRT it is for
+    /// (otherwise the version comes from trtexec's banner at run time). The engine cache adds its timing
+    /// cache file to it.
+    /// </summary>
+    private static object? BuildArguments(LoadedPipeline pipeline)
+    {
+        var spec = pipeline.Spec;
+        if (!pipeline.Stages.Contains(RunStage.Build) || spec.Build?.Version is not { } written || !TrtVersion.TryParse(written, out var version))
+        {
+            return null;
+        }
+
+        var onnx = pipeline.Stages.Contains(RunStage.Optimize) && spec.Optimize is { } optimize
+            ? Path.Combine(pipeline.OutDirectory, optimize.Fp16?.Output ?? optimize.Output)
+            : spec.Model.FullPath;
+        try
+        {
+            return TrtexecArguments.Build(version, onnx, Path.Combine(pipeline.OutDirectory, spec.Build.Engine), BuildStage.Options(spec.Build)).ToList();
+        }
+        catch (ForgeInputException e)
+        {
+            return $"TensorRT {version} cannot build this: {e.Message}";
+        }
     }
 
     /// <summary>A spec value as plain maps, lists and strings, keyed and spelled as in YAML.</summary>

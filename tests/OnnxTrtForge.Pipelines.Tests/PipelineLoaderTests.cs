@@ -193,6 +193,34 @@ public sealed class PipelineLoaderTests
     }
 }
 
+public sealed class PlanArgumentTests
+{
+    [Theory]
+    [InlineData("8.6", "--workspace=1024", true)]
+    [InlineData("10.8", "--memPoolSize=workspace:1024M", true)]
+    [InlineData("11.0", "--memPoolSize=workspace:1024M", false)]
+    public void The_plan_shows_the_trtexec_command_line_of_the_version_hint(string version, string workspaceFlag, bool fp16Flag)
+    {
+        using var dir = Fixtures.Temp();
+        var file = dir.File("p.yaml");
+        File.WriteAllText(file, $"""
+            model: {Fixtures.Model("tiny_unet_opset12_fp32")}
+            optimize:
+              fp16: true
+            build:
+              trtexec: {file}
+              version: "{version}"
+              workspace: 1G
+            """);
+
+        var plan = PipelinePlan.Render(PipelineLoader.Load(file, BrokenPipelineTests.Options() with { OutDirectory = dir.File("out") }));
+
+        Assert.Contains($"- --onnx={dir.File("out/model.fp16.onnx")}\n", plan, StringComparison.Ordinal);
+        Assert.Contains($"- {workspaceFlag}\n", plan, StringComparison.Ordinal);
+        Assert.Equal(fp16Flag, plan.Contains("- --fp16\n", StringComparison.Ordinal));
+    }
+}
+
 public sealed class ReadmeExampleTests
 {
     [Fact]
