@@ -406,6 +406,11 @@ public static partial class PipelineLoader
                 Error("validate.candidate", "validate.candidate: 'engine' needs a build section");
             }
 
+            if (spec.Optimize is null && spec.Build is null && (validate.Reference is null || validate.Reference.FullPath == spec.Model.FullPath))
+            {
+                Error(validate.Mark, "validate: nothing to compare: the candidate would be the reference model itself (add an optimize or build section, or a different validate.reference)");
+            }
+
             var t = validate.Tolerance;
             Positive(t.NoiseRelL2, "validate.tolerance.noise-rel-l2");
             Positive(t.LatentsRelL2, "validate.tolerance.latents-rel-l2");

@@ -55,6 +55,7 @@ public sealed class PipelineLoaderTests
             """);
         var file = Write(dir, "pipelines/p.yaml", """
             model: MODEL
+            optimize: {}
             validate:
               use: ../configs/shared.yaml#sampling
               guidance: 3
