@@ -110,9 +110,14 @@ internal static class RunCommand
     {
         if (plain)
         {
+            var github = Environment.GetEnvironmentVariable("GITHUB_ACTIONS") == "true";
             foreach (var g in result.Gates)
             {
                 Console.Out.WriteLine($"{g.Status.ToString().ToUpperInvariant(),-7} {g.Name}: {g.Message}");
+                if (github && g.Status == GateStatus.Failed)
+                {
+                    Console.Out.WriteLine($"::error file={Relative(result.File)},title=forge run {result.Pipeline}: {g.Name} (exit {g.ExitCode})::{g.Message}");
+                }
             }
 
             Console.Out.WriteLine($"forge run {result.Pipeline}: {(result.Passed ? "passed" : $"failed (exit {result.ExitCode})")} in {result.Seconds.ToString("0.0", CultureInfo.InvariantCulture)} s; reports in {result.OutDirectory}");

@@ -100,10 +100,11 @@ public sealed class ForgeRunTests
               steps: 2
             """);
 
-        var run = Tools.RunForge(["run", pipeline, "--out", dir.File("out")]);
+        var run = Tools.RunForge(["run", pipeline, "--out", dir.File("out")], new Dictionary<string, string> { ["GITHUB_ACTIONS"] = "true" });
 
         Assert.Equal(ExitCode.EngineBuildFailed, run.ExitCode);
         Assert.Contains("FAILED  build: engine build failed (UnsupportedOp)", run.Stdout, StringComparison.Ordinal);
+        Assert.Contains("::error file=" + pipeline + ",title=forge run failing-build: build (exit 4)::engine build failed (UnsupportedOp)", run.Stdout, StringComparison.Ordinal);
         var junit = XDocument.Load(dir.File("out/junit.xml"));
         var cases = junit.Descendants("testcase").ToDictionary(c => c.Attribute("name")!.Value);
         Assert.Equal("exit-4", cases["build"].Element("failure")!.Attribute("type")!.Value);
