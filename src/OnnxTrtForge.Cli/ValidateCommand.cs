@@ -8,7 +8,8 @@ namespace OnnxTrtForge.Cli;
 
 /// <summary>
 /// <c>forge validate --reference REF.onnx --candidate CAND.onnx|CAND.trt (loop options) [--device cpu|cuda]
-/// [--tolerance X] [--latent-tolerance Y] [--report R.json|R.md] [--decoder VAE.onnx --image OUT.png] [--trtexec PATH]</c>:
+/// [--tolerance X] [--latent-tolerance Y] [--report R.json|R.md] [--decoder VAE.onnx --image OUT.png] [--trtexec PATH]
+/// [--engine-onnx BUILT_FROM.onnx]</c>:
 /// both models run the same loop from the same latents, every step compared; exit 5 when out of tolerance.
 /// </summary>
 internal static class ValidateCommand
@@ -23,10 +24,11 @@ internal static class ValidateCommand
         var decoder = new Option<string?>("--decoder") { Description = "A VAE decoder (ONNX) to decode both final latents." };
         var image = new Option<string?>("--image") { Description = "With --decoder: PNG of reference | candidate | amplified difference." };
         var trtexec = new Option<string?>("--trtexec") { Description = "trtexec for engine candidates (default: trtexec on PATH)." };
+        var engineOnnx = new Option<string?>("--engine-onnx") { Description = "For an engine candidate: the ONNX it was built from, whose input types it takes (default: the reference)." };
         var loop = new LoopOptions();
         var command = new Command("validate", "Run a reference and a candidate UNet through the same denoising loop and compare every step.")
         {
-            reference, candidate, tolerance, latentTolerance, report, decoder, image, trtexec,
+            reference, candidate, tolerance, latentTolerance, report, decoder, image, trtexec, engineOnnx,
         };
         loop.AddTo(command);
         command.SetAction(async (parse, ct) =>
@@ -41,6 +43,7 @@ internal static class ValidateCommand
                 DecoderPath = parse.GetValue(decoder),
                 ImagePath = parse.GetValue(image),
                 TrtexecPath = parse.GetValue(trtexec),
+                EngineSourcePath = parse.GetValue(engineOnnx),
             };
             if (request.DecoderPath is not null && request.ImagePath is null)
             {

@@ -37,6 +37,12 @@ public sealed record ValidationRequest
     /// <summary>trtexec for engine candidates (default: trtexec on PATH).</summary>
     public string? TrtexecPath { get; init; }
 
+    /// <summary>
+    /// For an engine candidate: the ONNX model it was built from, whose input names and types the engine
+    /// takes (an engine built from an fp16 export wants fp16 inputs). Default: the reference model.
+    /// </summary>
+    public string? EngineSourcePath { get; init; }
+
     public static bool IsEngine(string path) =>
         Path.GetExtension(path).ToLowerInvariant() is ".trt" or ".engine" or ".plan";
 }
@@ -135,7 +141,7 @@ public static class LoopValidation
         var signature = UnetSignature.FromModelFile(request.ReferencePath);
         using var reference = new OnnxNoisePredictor(request.ReferencePath, signature, request.Runtime);
         using var candidate = ValidationRequest.IsEngine(request.CandidatePath)
-            ? await TrtexecNoisePredictor.CreateAsync(request.CandidatePath, signature, request.TrtexecPath, ct).ConfigureAwait(false)
+            ? await TrtexecNoisePredictor.CreateAsync(request.CandidatePath, request.EngineSourcePath is { } source ? UnetSignature.FromModelFile(source) : signature, request.TrtexecPath, ct).ConfigureAwait(false)
             : (INoisePredictor)new OnnxNoisePredictor(request.CandidatePath, request.Runtime);
         return await CompareAsync(reference, candidate, request, progress, ct).ConfigureAwait(false);
     }

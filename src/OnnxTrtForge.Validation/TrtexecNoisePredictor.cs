@@ -18,7 +18,9 @@ public sealed class TrtexecNoisePredictor : INoisePredictor
         this.enginePath = enginePath;
         this.inference = inference;
         Signature = signature;
-        Description = $"{enginePath} (TensorRT via trtexec {inference.Tool.Path})";
+        Description = inference.Tool.IsStandIn
+            ? $"{enginePath} (trtexec stand-in {inference.Tool.Path}: a test double, not a real TensorRT engine)"
+            : $"{enginePath} (TensorRT via trtexec {inference.Tool.Path})";
     }
 
     public UnetSignature Signature { get; }

@@ -64,7 +64,30 @@ public sealed class TrtexecCandidateTests
 
         Assert.True(result.Passed, result.Summary());
         Assert.Equal(2, result.StepComparisons.Count);
-        Assert.Contains("TensorRT via trtexec", result.Candidate);
+        Assert.Contains("stand-in", result.Candidate, StringComparison.Ordinal);
+        Assert.Contains("not a real TensorRT engine", result.Candidate, StringComparison.Ordinal);
         Assert.All(result.StepComparisons, s => Assert.True(s.Noise.RelativeL2 < bound, $"step {s.Step}: {s.Noise.RelativeL2}"));
+    }
+
+    [Fact]
+    public async Task An_engine_built_from_the_fp16_export_takes_that_exports_input_types()
+    {
+        using var temp = Fixtures.Temp();
+        var trtexec = Script(temp);
+        var engine = temp.File("unet_fp16.trt");
+        BuildEngine(trtexec, Fixtures.Model("tiny_unet_opset12_fp16"), engine);
+        var request = new ValidationRequest
+        {
+            ReferencePath = Fixtures.Model("tiny_unet_opset12_fp32"),
+            CandidatePath = engine,
+            EngineSourcePath = Fixtures.Model("tiny_unet_opset12_fp16"),
+            TrtexecPath = trtexec,
+            Spec = DenoiseLoopTests.FixtureSpec("ddim", trajectory: false) with { Steps = 2 },
+        };
+
+        var result = await LoopValidation.RunAsync(request, null, CancellationToken.None);
+
+        Assert.True(result.Passed, result.Summary());
+        Assert.All(result.StepComparisons, s => Assert.InRange(s.Noise.RelativeL2, 1e-5, 5e-3));
     }
 }

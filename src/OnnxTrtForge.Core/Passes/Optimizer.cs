@@ -82,10 +82,6 @@ public static class Optimizer
         else
         {
             stages = PassRegistry.DefaultPipeline;
-            foreach (var missing in stages.SelectMany(s => s.Passes).Where(n => !registry.Contains(n)).Distinct())
-            {
-                notes.Add($"pass '{missing}' is not available in this build; skipped");
-            }
         }
 
         if (options.Fp16 is not null && !stages.Any(s => s.Passes.Contains("to-fp16")))

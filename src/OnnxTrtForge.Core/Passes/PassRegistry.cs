@@ -15,8 +15,8 @@ public sealed class PassRegistry
 
     /// <summary>
     /// The default pipeline, in one place (like onnxscript's optimize_ir): rewrite rules, constant
-    /// folding and dead-node removal to a fixed point, then one-shot cleanups. Names that are not
-    /// registered are skipped (with a note), so the list may name passes before they exist.
+    /// folding and dead-node removal to a fixed point, then one-shot cleanups. Every name is a
+    /// registered pass (a test holds the list to that).
     /// </summary>
     public static IReadOnlyList<PipelineStage> DefaultPipeline { get; } =
     [
