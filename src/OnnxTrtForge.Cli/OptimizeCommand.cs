@@ -34,8 +34,9 @@ internal static class OptimizeCommand
         var to = new Option<HalfType?>("--to") { Description = "End with the to-fp16 pass converting float32 to fp16 or bf16." };
         var keepIo = new Option<bool>("--keep-io-types") { Description = "to-fp16: graph inputs/outputs stay float32, Casts at the edges.", DefaultValueFactory = _ => true };
         var opBlock = new Option<string?>("--op-block-list") { Description = "to-fp16: ops kept in float32; 'A,B' replaces the default list, '+A,-B' edits it." };
+        var inputShapes = new Option<string[]>("--input-shape") { Description = "Pin a dynamic input to a static shape, name:2x4x64x64 (repeatable), so its shape math folds.", AllowMultipleArgumentsPerToken = false };
         var nodeBlock = new Option<string?>("--node-block-list") { Description = "to-fp16: comma-separated node names kept in float32." };
-        var command = new Command("optimize", "Rewrite what runtimes reject, fold constants and clean up the graph.") { model, output, passes, rules, report, check, iterations, validateEach, external, fp16, to, keepIo, opBlock, nodeBlock };
+        var command = new Command("optimize", "Rewrite what runtimes reject, fold constants and clean up the graph.") { model, output, passes, rules, report, check, iterations, validateEach, external, inputShapes, fp16, to, keepIo, opBlock, nodeBlock };
         command.SetAction((parse, cancellationToken) =>
         {
             var input = parse.GetValue(model)!;
@@ -57,6 +58,7 @@ internal static class OptimizeCommand
                 Rules = SplitList(parse.GetValue(rules)),
                 MaxIterations = parse.GetValue(iterations),
                 ValidateEveryPass = parse.GetValue(validateEach),
+                InputShapes = InputShapes(parse.GetValue(inputShapes)),
                 Fp16 = Fp16Spec(parse, parse.GetValue(fp16) || parse.GetValue(to) is not null || passList?.Contains("to-fp16") == true, to, keepIo, opBlock, nodeBlock),
             };
             OptimizeReport result;
@@ -88,6 +90,26 @@ internal static class OptimizeCommand
     }
 
     /// <summary>The to-fp16 options, or null when no conversion is asked for (then its options are an error).</summary>
+    private static Dictionary<string, long[]>? InputShapes(string[]? specs)
+    {
+        if (specs is null || specs.Length == 0)
+        {
+            return null;
+        }
+
+        var shapes = new Dictionary<string, long[]>(StringComparer.Ordinal);
+        foreach (var spec in specs)
+        {
+            var colon = spec.LastIndexOf(':');
+            if (colon <= 0 || !ShapeText.TryParseDims(spec[(colon + 1)..], out var dims) || !shapes.TryAdd(spec[..colon], dims))
+            {
+                throw new ForgeInputException($"--input-shape {spec}: expected name:DIMS (dims like 2x4x64x64), each input once");
+            }
+        }
+
+        return shapes;
+    }
+
     private static Fp16Options? Fp16Spec(ParseResult parse, bool wanted, Option<HalfType?> to, Option<bool> keepIo, Option<string?> opBlock, Option<string?> nodeBlock)
     {
         var ops = parse.GetValue(opBlock);

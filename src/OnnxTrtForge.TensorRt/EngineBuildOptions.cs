@@ -49,29 +49,9 @@ public sealed record ShapeProfile(string Name, IReadOnlyList<long> Min, IReadOnl
         return dimCount == 1 ? Fixed(name, dims[0]) : new ShapeProfile(name, dims[0], dims[1], dims[2]);
     }
 
-    public static bool TryParseDims(string text, out long[] dims)
-    {
-        dims = [];
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return false;
-        }
+    public static bool TryParseDims(string text, out long[] dims) => ShapeText.TryParseDims(text, out dims);
 
-        var parts = text.Split('x', 'X', ',');
-        var result = new long[parts.Length];
-        for (var i = 0; i < parts.Length; i++)
-        {
-            if (!long.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out result[i]))
-            {
-                return false;
-            }
-        }
-
-        dims = result;
-        return true;
-    }
-
-    public static string FormatDims(IEnumerable<long> dims) => string.Join('x', dims.Select(d => d.ToString(CultureInfo.InvariantCulture)));
+    public static string FormatDims(IEnumerable<long> dims) => ShapeText.Format(dims);
 
     public override string ToString() => $"{Name}:{FormatDims(Min)}:{FormatDims(Opt)}:{FormatDims(Max)}";
 }

@@ -28,6 +28,12 @@ public sealed record OptimizeOptions
     /// <summary>Run the <see cref="GraphValidator"/> after every pass, so a failure names the pass that broke the graph.</summary>
     public bool ValidateEveryPass { get; init; }
 
+    /// <summary>
+    /// Static shapes for graph inputs (name → dims); when set, the pipeline starts with
+    /// <c>fix-input-shapes</c>, so exports with dynamic axes fold like static ones.
+    /// </summary>
+    public IReadOnlyDictionary<string, long[]>? InputShapes { get; init; }
+
     /// <summary>Options of <c>to-fp16</c>; when set, the pipeline ends with <c>to-fp16</c> unless <see cref="Passes"/> places it.</summary>
     public Fp16Options? Fp16 { get; init; }
 }
@@ -82,6 +88,11 @@ public static class Optimizer
         else
         {
             stages = PassRegistry.DefaultPipeline;
+        }
+
+        if (options.InputShapes is { Count: > 0 } && !stages.Any(s => s.Passes.Contains("fix-input-shapes")))
+        {
+            stages = [PipelineStage.Once("fix-input-shapes"), .. stages];
         }
 
         if (options.Fp16 is not null && !stages.Any(s => s.Passes.Contains("to-fp16")))

@@ -64,7 +64,8 @@ public sealed class PassRegistry
         .Register<EinsumTransposeAbsorptionPass>()
         .Register<EinsumHeadSplitPass>()
         .Register<SliceSimplificationPass>()
-        .Register("to-fp16", o => new ToFp16Pass(o.Fp16));
+        .Register("to-fp16", o => new ToFp16Pass(o.Fp16))
+        .Register("fix-input-shapes", o => new FixInputShapesPass(o.InputShapes ?? new Dictionary<string, long[]>()));
 
     public IReadOnlyList<string> Names => order;
 

@@ -1,3 +1,4 @@
+using ShapeText = OnnxTrtForge.Core.Ir.ShapeText;
 using System.Globalization;
 using OnnxTrtForge.Pipelines.Yaml;
 
@@ -26,17 +27,10 @@ public sealed record TensorShape(IReadOnlyList<long> Dims)
     public static bool TryParse(string text, out TensorShape? shape, out string? error)
     {
         shape = null;
-        var parts = text.Trim().Split('x');
-        var dims = new List<long>();
-        foreach (var part in parts)
+        if (text.Contains(',', StringComparison.Ordinal) || !ShapeText.TryParseDims(text, out var dims) || dims.Any(d => d <= 0))
         {
-            if (!long.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var d) || d <= 0)
-            {
-                error = $"bad shape '{text}': write positive dimensions joined by 'x', like 2x4x64x64";
-                return false;
-            }
-
-            dims.Add(d);
+            error = $"bad shape '{text}': write positive dimensions joined by 'x', like 2x4x64x64";
+            return false;
         }
 
         error = null;
@@ -48,7 +42,7 @@ public sealed record TensorShape(IReadOnlyList<long> Dims)
 
     public override int GetHashCode() => Dims.Aggregate(17, (h, d) => HashCode.Combine(h, d));
 
-    public override string ToString() => string.Join('x', Dims.Select(d => d.ToString(CultureInfo.InvariantCulture)));
+    public override string ToString() => ShapeText.Format(Dims);
 }
 
 /// <summary>min/opt/max shapes of one input of a TensorRT optimization profile.</summary>
