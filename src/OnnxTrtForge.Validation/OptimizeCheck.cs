@@ -252,16 +252,9 @@ public static class OptimizeCheck
             return new OutputCheck(set, name, got.Type.OnnxName(), double.PositiveInfinity, double.PositiveInfinity, nonFinite, tolerance, false);
         }
 
-        double diff = 0, norm = 0, maxAbs = 0;
-        for (var i = 0; i < got.Values.Length; i++)
-        {
-            var d = got.Values[i] - want.Values[i];
-            diff += d * d;
-            norm += want.Values[i] * want.Values[i];
-            maxAbs = Math.Max(maxAbs, Math.Abs(d));
-        }
-
-        var rel = diff == 0 ? 0 : Math.Sqrt(diff) / Math.Max(Math.Sqrt(norm), 1e-30);
+        var metrics = TensorComparison.Compare(want.Values, got.Values);
+        var rel = metrics.RelativeL2;
+        var maxAbs = metrics.MaxAbsError;
         return new OutputCheck(set, name, got.Type.OnnxName(), rel, maxAbs, nonFinite, tolerance, !nonFinite && rel <= tolerance);
     }
 
