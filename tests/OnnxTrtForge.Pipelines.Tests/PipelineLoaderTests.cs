@@ -18,6 +18,29 @@ public sealed class PipelineLoaderTests
     private static PipelineLoadOptions Options(Dictionary<string, string>? env = null, bool checkFiles = true) => BrokenPipelineTests.Options(env) with { CheckFiles = checkFiles };
 
     [Fact]
+    public void Input_shapes_bind_to_static_shapes_and_a_bad_one_is_reported_at_its_place()
+    {
+        using var dir = Fixtures.Temp();
+        var good = Write(dir, "good.yaml", """
+            model: MODEL
+            optimize:
+              input-shapes: {input_0: 2x4x16x16, input_2: 2x77x32}
+            """);
+        var bad = Write(dir, "bad.yaml", """
+            model: MODEL
+            optimize:
+              input-shapes:
+                input_0: 2x4xbatchx16
+            """);
+
+        var loaded = PipelineLoader.Load(good, Options());
+        Assert.Equal([2L, 4, 16, 16], loaded.Spec.Optimize!.InputShapes!["input_0"].Dims);
+        var e = Assert.Throws<PipelineValidationException>(() => PipelineLoader.Load(bad, Options()));
+        var error = Assert.Single(e.Errors);
+        Assert.Equal((4L, 14L), (error.Where.Line, error.Where.Column));
+    }
+
+    [Fact]
     public void Expands_environment_variables_with_defaults_and_literal_dollars()
     {
         using var dir = Fixtures.Temp();

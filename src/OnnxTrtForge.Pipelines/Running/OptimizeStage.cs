@@ -117,6 +117,7 @@ internal static class OptimizeStage
         {
             Passes = spec.Passes?.Select(p => p.Name).ToList(),
             Rules = spec.Rules?.Select(r => r.Name).ToList(),
+            InputShapes = spec.InputShapes?.ToDictionary(kv => kv.Key, kv => kv.Value.Dims.ToArray(), StringComparer.Ordinal),
         };
         foreach (var pass in spec.Passes ?? [])
         {

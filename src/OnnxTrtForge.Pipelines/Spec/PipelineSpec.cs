@@ -38,6 +38,12 @@ public sealed record OptimizeSpec
     /// <summary>Explicit pass list; null runs the default pipeline.</summary>
     public IReadOnlyList<PassSpec>? Passes { get; init; }
 
+    /// <summary>
+    /// Static shapes for dynamic-axis inputs (<c>input-name: 2x4x64x64</c>), pinned before optimizing so
+    /// their shape math folds (the <c>fix-input-shapes</c> pass).
+    /// </summary>
+    public IReadOnlyDictionary<string, TensorShape>? InputShapes { get; init; }
+
     /// <summary>fp16 (or bf16) conversion after optimizing; absent or <c>false</c>: none.</summary>
     public Fp16Spec? Fp16 { get; init; }
 
