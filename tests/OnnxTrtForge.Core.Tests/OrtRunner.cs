@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using Microsoft.ML.OnnxRuntime;
 using TensorElementType = Microsoft.ML.OnnxRuntime.Tensors.TensorElementType;
 using OnnxTrtForge.Core.Ir;
@@ -8,6 +9,16 @@ namespace OnnxTrtForge.Core.Tests;
 /// <summary>Runs a saved model in ONNX Runtime (CPU, graph optimizations off) on IR tensors; the reference executor of Core's tests.</summary>
 internal static class OrtRunner
 {
+    /// <summary>Saves the model to a temporary file and runs it.</summary>
+    public static IReadOnlyList<Tensor> Run(Model model, IReadOnlyList<Tensor> inputs)
+    {
+        using var temp = OnnxTrtForge.Testing.Fixtures.Temp();
+        var path = temp.File("model.onnx");
+        OnnxWriter.Save(model, path);
+        return Run(path, inputs);
+    }
+
+    /// <summary>Runs the model file on inputs in graph-input order; float inputs are converted to the session's float type.</summary>
     public static IReadOnlyList<Tensor> Run(string modelPath, IReadOnlyList<Tensor> inputs)
     {
         using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL, IntraOpNumThreads = 2 };
@@ -18,7 +29,8 @@ internal static class OrtRunner
         {
             for (var i = 0; i < inputs.Count; i++)
             {
-                var t = inputs[i];
+                var wanted = (DataType)(int)session.InputMetadata[names[i]].ElementDataType;
+                var t = inputs[i].Type == wanted || !inputs[i].Type.IsFloatingPoint() ? inputs[i] : Convert(inputs[i], wanted);
                 var value = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, (TensorElementType)(int)t.Type, t.Dims);
                 t.Data.Span.CopyTo(value.GetTensorMutableRawData());
                 values.Add(value);
@@ -39,6 +51,45 @@ internal static class OrtRunner
                 v.Dispose();
             }
         }
+    }
+
+    /// <summary>Converts a floating tensor to float or float16.</summary>
+    public static Tensor Convert(Tensor tensor, DataType type)
+    {
+        var values = tensor.ToDoubleArray();
+        var bytes = new byte[values.Length * type.ElementSize()];
+        for (var i = 0; i < values.Length; i++)
+        {
+            switch (type)
+            {
+                case DataType.Float:
+                    BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(i * 4), (float)values[i]);
+                    break;
+                case DataType.Float16:
+                    BinaryPrimitives.WriteHalfLittleEndian(bytes.AsSpan(i * 2), (Half)values[i]);
+                    break;
+                default:
+                    throw new NotSupportedException(type.ToString());
+            }
+        }
+
+        return new Tensor(type, tensor.Dims, TensorData.FromBytes(bytes));
+    }
+
+    public static bool HasNonFinite(Tensor tensor) => tensor.ToDoubleArray().Any(v => !double.IsFinite(v));
+
+    /// <summary>Deterministic uniform floats in [-scale, scale].</summary>
+    public static Tensor RandomFloats(long[] dims, int seed, float scale = 1f)
+    {
+        var random = new Random(seed);
+        var n = (int)dims.Aggregate(1L, (a, b) => a * b);
+        var values = new float[n];
+        for (var i = 0; i < n; i++)
+        {
+            values[i] = (float)((random.NextDouble() * 2 - 1) * scale);
+        }
+
+        return Tensor.FromFloats(dims, values);
     }
 
     /// <summary>The inputs of a fixture's test_data_set_0, in order.</summary>

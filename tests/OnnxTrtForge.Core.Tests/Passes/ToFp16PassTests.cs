@@ -2,7 +2,6 @@ using OnnxTrtForge.Core.Ir;
 using OnnxTrtForge.Core.Passes;
 using OnnxTrtForge.Core.Passes.Fp16;
 using OnnxTrtForge.Core.Serialization;
-using OnnxTrtForge.Core.Tests.Passes.Fp16;
 using OnnxTrtForge.Testing;
 using IrAttribute = OnnxTrtForge.Core.Ir.Attribute;
 
@@ -17,8 +16,8 @@ public sealed class ToFp16PassTests
         var model = new Model(graph);
         model.OpsetImports[""] = 17;
         var x = graph.AddInput("x", TypeInfo.OfTensor(DataType.Float, [2, 8]));
-        var w1 = graph.AddInitializer(OrtHarness.Random([8, 8], 1), "W1");
-        var w2 = graph.AddInitializer(OrtHarness.Random([8, 4], 2), "W2");
+        var w1 = graph.AddInitializer(OrtRunner.RandomFloats([8, 8], 1), "W1");
+        var w2 = graph.AddInitializer(OrtRunner.RandomFloats([8, 4], 2), "W2");
         var b = graph.AddInitializer(Tensor.FromFloats([4], [biasValue, -biasValue, 0.25f, 1f]), "B");
         var h = graph.Create("MatMul", [x, w1], nameHint: "mm1").Outputs[0];
         var m = graph.Create("ReduceMean", [h], attributes: [IrAttribute.IntList("axes", [1]), IrAttribute.Int("keepdims", 1)], nameHint: "mean").Outputs[0];
@@ -39,8 +38,8 @@ public sealed class ToFp16PassTests
         Assert.Equal(before.Count, after.Count);
         for (var i = 0; i < before.Count; i++)
         {
-            Assert.False(OrtHarness.HasNaNOrInf(after[i]));
-            var rel = OrtHarness.RelativeL2(after[i], before[i]);
+            Assert.False(OrtRunner.HasNonFinite(after[i]));
+            var rel = OrtRunner.RelativeL2(after[i], before[i]);
             Assert.True(rel <= tolerance, $"output {i}: relative L2 {rel:E3} > {tolerance:E1}");
         }
     }
@@ -49,8 +48,8 @@ public sealed class ToFp16PassTests
     public void Wraps_a_blocked_reduction_in_casts_and_keeps_io_float32()
     {
         var (model, h, y) = MatMulNormMatMul();
-        var inputs = new[] { OrtHarness.Random([2, 8], 7) };
-        var before = OrtHarness.Run(model, inputs);
+        var inputs = new[] { OrtRunner.RandomFloats([2, 8], 7) };
+        var before = OrtRunner.Run(model, inputs);
         var outputName = y.Name;
 
         var result = new ToFp16Pass().Run(model);
@@ -76,7 +75,7 @@ public sealed class ToFp16PassTests
         Assert.Equal(4, Casts(graph).Count);
         Assert.Equal(4, result.Counters["casts-inserted"]);
         Assert.Same(y, graph.Outputs[0].Producer!.Inputs[0]);
-        AssertSameOutputs(before, OrtHarness.Run(model, inputs), 1e-2);
+        AssertSameOutputs(before, OrtRunner.Run(model, inputs), 1e-2);
     }
 
     [Fact]
@@ -88,8 +87,8 @@ public sealed class ToFp16PassTests
         var sub = graph.Nodes.Single(n => n.Is("Sub"));
         var both = graph.Create("Add", [sub.Inputs[1], second], anchor: sub, nameHint: "sum").Outputs[0];
         sub.SetInput(1, both);
-        var inputs = new[] { OrtHarness.Random([2, 8], 8) };
-        var before = OrtHarness.Run(model, inputs);
+        var inputs = new[] { OrtRunner.RandomFloats([2, 8], 8) };
+        var before = OrtRunner.Run(model, inputs);
 
         new ToFp16Pass().Run(model);
 
@@ -101,15 +100,15 @@ public sealed class ToFp16PassTests
         var add = graph.Nodes.Single(n => n.Name.StartsWith("sum", StringComparison.Ordinal));
         Assert.All(add.Inputs, i => Assert.Equal(DataType.Float, TypeConsistencyChecker.Check(model).TypeOf(i!)));
         Assert.DoesNotContain(Casts(graph), c => c.Inputs[0]!.Producer is { } p && p.Is("Cast"));
-        AssertSameOutputs(before, OrtHarness.Run(model, inputs), 1e-2);
+        AssertSameOutputs(before, OrtRunner.Run(model, inputs), 1e-2);
     }
 
     [Fact]
     public void Without_keep_io_types_inputs_and_outputs_become_fp16()
     {
         var (model, _, _) = MatMulNormMatMul();
-        var inputs = new[] { OrtHarness.Random([2, 8], 9) };
-        var before = OrtHarness.Run(model, inputs);
+        var inputs = new[] { OrtRunner.RandomFloats([2, 8], 9) };
+        var before = OrtRunner.Run(model, inputs);
 
         new ToFp16Pass(new Fp16Options { KeepIoTypes = false }).Run(model);
 
@@ -117,7 +116,7 @@ public sealed class ToFp16PassTests
         Assert.Equal(DataType.Float16, graph.Inputs[0].Type!.ElementType);
         Assert.Equal(DataType.Float16, graph.Outputs[0].Type!.ElementType);
         Assert.Equal(2, Casts(graph).Count);
-        var after = OrtHarness.Run(model, inputs);
+        var after = OrtRunner.Run(model, inputs);
         Assert.Equal(DataType.Float16, after[0].Type);
         AssertSameOutputs(before, after, 1e-2);
     }
@@ -126,8 +125,8 @@ public sealed class ToFp16PassTests
     public void An_out_of_range_initializer_stays_float32_with_its_consumer_and_is_reported()
     {
         var (model, _, _) = MatMulNormMatMul(biasValue: 1e6f);
-        var inputs = new[] { OrtHarness.Random([2, 8], 10) };
-        var before = OrtHarness.Run(model, inputs);
+        var inputs = new[] { OrtRunner.RandomFloats([2, 8], 10) };
+        var before = OrtRunner.Run(model, inputs);
 
         var result = new ToFp16Pass().Run(model);
 
@@ -139,7 +138,7 @@ public sealed class ToFp16PassTests
         Assert.Equal(DataType.Float, CastTo(add.Inputs[0]!.Producer!));
         Assert.Equal(1, result.Counters["constants-kept-out-of-range"]);
         Assert.Contains(result.Notes, n => n.Contains("'B'", StringComparison.Ordinal) && n.Contains("kept float32", StringComparison.Ordinal));
-        AssertSameOutputs(before, OrtHarness.Run(model, inputs), 1e-2);
+        AssertSameOutputs(before, OrtRunner.Run(model, inputs), 1e-2);
     }
 
     [Fact]
@@ -149,7 +148,7 @@ public sealed class ToFp16PassTests
         var model = new Model(graph);
         model.OpsetImports[""] = 17;
         var x = graph.AddInput("x", TypeInfo.OfTensor(DataType.Float, [2, 8]));
-        var w = graph.AddInitializer(OrtHarness.Random([8, 8], 14), "W");
+        var w = graph.AddInitializer(OrtRunner.RandomFloats([8, 8], 14), "W");
         var h = graph.Create("MatMul", [x, w]).Outputs[0];
         var shape = graph.AddInitializer(Tensor.FromInt64s([2], [2, 8]), "shape");
         var mask = graph.Create("ConstantOfShape", [shape], attributes: [IrAttribute.TensorValue("value", Tensor.FromFloats([1], [float.MinValue]))]).Outputs[0];
@@ -157,8 +156,8 @@ public sealed class ToFp16PassTests
         var y = graph.Create("MatMul", [graph.Create("Softmax", [masked]).Outputs[0], w]).Outputs[0];
         y.Type = TypeInfo.OfTensor(DataType.Float, [2, 8]);
         graph.Outputs.Add(y);
-        var inputs = new[] { OrtHarness.Random([2, 8], 15) };
-        var before = OrtHarness.Run(model, inputs);
+        var inputs = new[] { OrtRunner.RandomFloats([2, 8], 15) };
+        var before = OrtRunner.Run(model, inputs);
 
         var result = new ToFp16Pass().Run(model);
 
@@ -167,7 +166,7 @@ public sealed class ToFp16PassTests
         Assert.Equal(DataType.Float, types.TypeOf(masked));
         Assert.Equal(DataType.Float16, types.TypeOf(h));
         Assert.Contains(result.Notes, n => n.Contains(mask.Name, StringComparison.Ordinal) && n.Contains("kept float32", StringComparison.Ordinal));
-        AssertSameOutputs(before, OrtHarness.Run(model, inputs), 1e-2);
+        AssertSameOutputs(before, OrtRunner.Run(model, inputs), 1e-2);
     }
 
     [Theory]
@@ -201,8 +200,8 @@ public sealed class ToFp16PassTests
     public void A_blocked_node_name_computes_in_float32()
     {
         var (model, _, _) = MatMulNormMatMul();
-        var inputs = new[] { OrtHarness.Random([2, 8], 11) };
-        var before = OrtHarness.Run(model, inputs);
+        var inputs = new[] { OrtRunner.RandomFloats([2, 8], 11) };
+        var before = OrtRunner.Run(model, inputs);
         var name = model.Graph.Nodes.Single(n => n.OpType == "MatMul" && n.Name.StartsWith("mm2", StringComparison.Ordinal)).Name;
 
         new ToFp16Pass(new Fp16Options { NodeBlockList = new HashSet<string> { name } }).Run(model);
@@ -212,7 +211,7 @@ public sealed class ToFp16PassTests
         Assert.Equal(DataType.Float, types.TypeOf(mm2.Outputs[0]));
         Assert.Equal(DataType.Float, types.TypeOf(mm2.Inputs[1]!));
         Assert.Equal(DataType.Float16, types.TypeOf(model.Graph.Nodes.Single(n => n.Name.StartsWith("mm1", StringComparison.Ordinal)).Outputs[0]));
-        AssertSameOutputs(before, OrtHarness.Run(model, inputs), 1e-2);
+        AssertSameOutputs(before, OrtRunner.Run(model, inputs), 1e-2);
     }
 
     [Fact]
@@ -222,7 +221,7 @@ public sealed class ToFp16PassTests
         var model = new Model(graph);
         model.OpsetImports[""] = 17;
         var x = graph.AddInput("x", TypeInfo.OfTensor(DataType.Float, [2, 8]));
-        var w = graph.AddInitializer(OrtHarness.Random([8, 8], 3), "W");
+        var w = graph.AddInitializer(OrtRunner.RandomFloats([8, 8], 3), "W");
         var k = graph.AddInput("k", TypeInfo.OfTensor(DataType.Int64, [1]));
         var h = graph.Create("MatMul", [x, w]).Outputs[0];
         var shape = graph.Create("Shape", [h]).Outputs[0];
@@ -235,8 +234,8 @@ public sealed class ToFp16PassTests
         var z = graph.Create("Add", [y, s]).Outputs[0];
         z.Type = TypeInfo.OfTensor(DataType.Float, [2, 8]);
         graph.Outputs.Add(z);
-        var inputs = new[] { OrtHarness.Random([2, 8], 12), Tensor.FromInt64s([1], [3]) };
-        var before = OrtHarness.Run(model, inputs);
+        var inputs = new[] { OrtRunner.RandomFloats([2, 8], 12), Tensor.FromInt64s([1], [3]) };
+        var before = OrtRunner.Run(model, inputs);
 
         new ToFp16Pass().Run(model);
 
@@ -248,7 +247,7 @@ public sealed class ToFp16PassTests
         var castsOfK = Casts(graph).Where(c => ReferenceEquals(c.Inputs[0], k)).Select(CastTo).Order().ToList();
         Assert.Equal([DataType.Float, DataType.Float16], castsOfK);
         Assert.DoesNotContain(Casts(graph), c => c.Inputs[0]!.Producer is { } p && p.Is("Cast"));
-        AssertSameOutputs(before, OrtHarness.Run(model, inputs), 1e-2);
+        AssertSameOutputs(before, OrtRunner.Run(model, inputs), 1e-2);
     }
 
     [Fact]
@@ -259,7 +258,7 @@ public sealed class ToFp16PassTests
         model.OpsetImports[""] = 17;
         model.OpsetImports["custom"] = 1;
         var x = graph.AddInput("x", TypeInfo.OfTensor(DataType.Float, [2, 8]));
-        var w = graph.AddInitializer(OrtHarness.Random([8, 8], 22), "W");
+        var w = graph.AddInitializer(OrtRunner.RandomFloats([8, 8], 22), "W");
         var h = graph.Create("MatMul", [x, w]).Outputs[0];
         var custom = graph.Create("Foo", [x], domain: "custom");
         var add = graph.Create("Add", [h, custom.Outputs[0]]);
@@ -285,21 +284,21 @@ public sealed class ToFp16PassTests
         var model = new Model(graph);
         model.OpsetImports[""] = 17;
         var x = graph.AddInput("x", TypeInfo.OfTensor(DataType.Float, [8, 8]));
-        var w = graph.AddInitializer(OrtHarness.Random([8, 8], 20), "W");
+        var w = graph.AddInitializer(OrtRunner.RandomFloats([8, 8], 20), "W");
         var h = graph.Create("MatMul", [x, w]).Outputs[0];
         var eye = graph.Create("EyeLike", [h], attributes: [IrAttribute.Int("dtype", (long)DataType.Float)]);
         var sum = graph.Create("Add", [h, eye.Outputs[0]]).Outputs[0];
         var y = graph.Create("MatMul", [sum, w]).Outputs[0];
         y.Type = TypeInfo.OfTensor(DataType.Float, [8, 8]);
         graph.Outputs.Add(y);
-        var inputs = new[] { OrtHarness.Random([8, 8], 21) };
-        var before = OrtHarness.Run(model, inputs);
+        var inputs = new[] { OrtRunner.RandomFloats([8, 8], 21) };
+        var before = OrtRunner.Run(model, inputs);
 
         new ToFp16Pass().Run(model);
 
         Assert.Equal((long)DataType.Float16, eye.GetInt("dtype", 0));
         Assert.Same(eye.Outputs[0], graph.Nodes.Single(n => n.Is("Add")).Inputs[1]);
-        AssertSameOutputs(before, OrtHarness.Run(model, inputs), 1e-2);
+        AssertSameOutputs(before, OrtRunner.Run(model, inputs), 1e-2);
     }
 
     [Fact]
@@ -310,11 +309,11 @@ public sealed class ToFp16PassTests
         model.OpsetImports[""] = 17;
         var x = graph.AddInput("x", TypeInfo.OfTensor(DataType.Float, [2, 8]));
         var cond = graph.AddInput("cond", TypeInfo.OfTensor(DataType.Bool, Array.Empty<long>()));
-        var w = graph.AddInitializer(OrtHarness.Random([8, 8], 4), "W");
+        var w = graph.AddInitializer(OrtRunner.RandomFloats([8, 8], 4), "W");
         Graph Branch(string name, int seed)
         {
             var branch = new Graph(name, graph);
-            var local = branch.AddInitializer(OrtHarness.Random([8, 8], seed), name + "_W");
+            var local = branch.AddInitializer(OrtRunner.RandomFloats([8, 8], seed), name + "_W");
             var inner = branch.Create("MatMul", [x, local], nameHint: name + "_mm").Outputs[0];
             var outer = branch.Create("MatMul", [inner, w], nameHint: name + "_mm2").Outputs[0];
             outer.Type = TypeInfo.OfTensor(DataType.Float, [2, 8]);
@@ -326,10 +325,10 @@ public sealed class ToFp16PassTests
         var y = graph.Create("Relu", [ifNode.Outputs[0]]).Outputs[0];
         y.Type = TypeInfo.OfTensor(DataType.Float, [2, 8]);
         graph.Outputs.Add(y);
-        var xs = OrtHarness.Random([2, 8], 13);
+        var xs = OrtRunner.RandomFloats([2, 8], 13);
         Tensor Flag(bool b) => new(DataType.Bool, [], TensorData.FromBytes([(byte)(b ? 1 : 0)]));
-        var beforeThen = OrtHarness.Run(model, [xs, Flag(true)]);
-        var beforeElse = OrtHarness.Run(model, [xs, Flag(false)]);
+        var beforeThen = OrtRunner.Run(model, [xs, Flag(true)]);
+        var beforeElse = OrtRunner.Run(model, [xs, Flag(false)]);
 
         var result = new ToFp16Pass().Run(model);
 
@@ -339,8 +338,8 @@ public sealed class ToFp16PassTests
         Assert.Equal(DataType.Float, thenBranch.Outputs[0].Type!.ElementType);
         Assert.True(thenBranch.Outputs[0].Producer!.Is("Cast"));
         Assert.Equal(DataType.Float16, TypeConsistencyChecker.Check(model).TypeOf(thenBranch.Nodes.Single(n => n.Name.StartsWith("then_mm2", StringComparison.Ordinal)).Outputs[0]));
-        AssertSameOutputs(beforeThen, OrtHarness.Run(model, [xs, Flag(true)]), 1e-2);
-        AssertSameOutputs(beforeElse, OrtHarness.Run(model, [xs, Flag(false)]), 1e-2);
+        AssertSameOutputs(beforeThen, OrtRunner.Run(model, [xs, Flag(true)]), 1e-2);
+        AssertSameOutputs(beforeElse, OrtRunner.Run(model, [xs, Flag(false)]), 1e-2);
     }
 
     [Fact]
@@ -350,7 +349,7 @@ public sealed class ToFp16PassTests
         var model = new Model(graph);
         model.OpsetImports[""] = 17;
         var x = graph.AddInput("x", TypeInfo.OfTensor(DataType.Float, [2, 8]));
-        var w = graph.AddInitializer(OrtHarness.Random([8, 8], 16, 0.5f), "W");
+        var w = graph.AddInitializer(OrtRunner.RandomFloats([8, 8], 16, 0.5f), "W");
         var trips = graph.AddInitializer(Tensor.FromInt64s([], [3]), "trips");
         var start = graph.Create("MatMul", [x, w]).Outputs[0];
         var body = new Graph("body", graph);
@@ -367,8 +366,8 @@ public sealed class ToFp16PassTests
         var y = loop.Outputs[0];
         y.Type = TypeInfo.OfTensor(DataType.Float, [2, 8]);
         graph.Outputs.Add(y);
-        var inputs = new[] { OrtHarness.Random([2, 8], 17) };
-        var before = OrtHarness.Run(model, inputs);
+        var inputs = new[] { OrtRunner.RandomFloats([2, 8], 17) };
+        var before = OrtRunner.Run(model, inputs);
 
         new ToFp16Pass().Run(model);
 
@@ -379,7 +378,7 @@ public sealed class ToFp16PassTests
         Assert.Equal(DataType.Float16, types.TypeOf(step.Outputs[0]));
         Assert.Same(carried, step.Inputs[0]!.Producer!.Inputs[0]);
         Assert.Equal(DataType.Float, body.Outputs[1].Type!.ElementType);
-        AssertSameOutputs(before, OrtHarness.Run(model, inputs), 1e-2);
+        AssertSameOutputs(before, OrtRunner.Run(model, inputs), 1e-2);
 
         // the checker sees a carried value whose types disagree across the loop's interface
         carried.Type = TypeInfo.OfTensor(DataType.Float16, [2, 8]);
@@ -458,7 +457,8 @@ public sealed class ToFp16PassTests
     [InlineData("tiny_unet_dynamo18_fp32")]
     public void A_float32_fixture_runs_in_fp16_within_tolerance_at_half_the_weight_bytes(string fixture)
     {
-        var (inputs, outputs) = OrtHarness.TestData(fixture);
+        var inputs = OrtRunner.TestInputs(Fixtures.Dir(fixture));
+        var expected = OrtRunner.TestOutput(Fixtures.Dir(fixture));
         using var model = OnnxReader.Load(Fixtures.Model(fixture));
         var castPairsBefore = CastPairs(model.Graph);
 
@@ -471,9 +471,9 @@ public sealed class ToFp16PassTests
         Assert.DoesNotContain(model.Graph.AllNodes(), n => n.Is("Cast") && types.TypeOf(n.Inputs[0]!) == CastTo(n));
         Assert.True(result.Counters["weight-bytes-after"] <= 0.52 * result.Counters["weight-bytes-before"]);
         Assert.All(model.Graph.Inputs.Concat(model.Graph.Outputs), v => Assert.Equal(DataType.Float, v.Type!.ElementType));
-        var got = OrtHarness.Run(model, inputs);
-        Assert.False(OrtHarness.HasNaNOrInf(got[0]));
-        var rel = OrtHarness.RelativeL2(got[0], outputs[0]);
+        var got = OrtRunner.Run(model, inputs);
+        Assert.False(OrtRunner.HasNonFinite(got[0]));
+        var rel = OrtRunner.RelativeL2(got[0], expected);
         Assert.True(rel <= 1e-2, $"relative L2 {rel:E3}");
     }
 
@@ -519,14 +519,14 @@ public sealed class ToFp16PassTests
         var widened = graph.Create("Cast", [passed], attributes: [IrAttribute.Int("to", (long)DataType.Float)], anchor: mm1).Outputs[0];
         var sum = graph.Create("Add", [mm1.Inputs[0], widened], anchor: mm1).Outputs[0];
         mm1.SetInput(0, sum);
-        var inputs = new[] { OrtHarness.Random([2, 8], 18), OrtHarness.Random([2, 8], 19) };
-        var before = OrtHarness.Run(model, inputs);
+        var inputs = new[] { OrtRunner.RandomFloats([2, 8], 18), OrtRunner.RandomFloats([2, 8], 19) };
+        var before = OrtRunner.Run(model, inputs);
 
         var result = new ToFp16Pass().Run(model);
 
         Assert.True(result.Modified);
         Assert.Equal(DataType.Float16, TypeConsistencyChecker.Check(model).TypeOf(h));
-        AssertSameOutputs(before, OrtHarness.Run(model, inputs), 1e-2);
+        AssertSameOutputs(before, OrtRunner.Run(model, inputs), 1e-2);
     }
 
     /// <summary>Casts that read another Cast's output.</summary>
