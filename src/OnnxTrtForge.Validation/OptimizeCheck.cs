@@ -119,12 +119,11 @@ public static class OptimizeCheck
         error = "";
         try
         {
-            using var sessionOptions = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL };
-            return new InferenceSession(path, sessionOptions);
+            return OrtSessions.Create(path, new RuntimeOptions { Optimize = false });
         }
-        catch (OnnxRuntimeException e)
+        catch (ForgeInputException e) when (e.InnerException is OnnxRuntimeException ort)
         {
-            error = e.Message.Split('\n')[0];
+            error = OrtSessions.FirstLine(ort.Message);
             return null;
         }
     }
