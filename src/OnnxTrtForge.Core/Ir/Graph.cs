@@ -350,11 +350,6 @@ public sealed class Graph
         return census;
     }
 
-    internal void SetNodes(IEnumerable<Node> ordered)
-    {
-        nodes.Clear();
-        nodes.AddRange(ordered);
-    }
 }
 
 /// <summary>Names in use across a root graph and its subgraphs; hands out fresh ones.</summary>

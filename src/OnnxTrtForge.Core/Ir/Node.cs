@@ -88,16 +88,6 @@ public sealed class Node
         value?.AddUse(this, inputs.Count - 1);
     }
 
-    /// <summary>Drops trailing inputs from <paramref name="count"/> on, unregistering their uses.</summary>
-    public void TruncateInputs(int count)
-    {
-        for (var i = inputs.Count - 1; i >= count; i--)
-        {
-            inputs[i]?.RemoveUse(this, i);
-            inputs.RemoveAt(i);
-        }
-    }
-
     /// <summary>Unregisters this node from all its inputs (used when it leaves the graph).</summary>
     internal void DetachInputs()
     {

@@ -250,8 +250,6 @@ public sealed unsafe class MappedFile : IDisposable
         }
     }
 
-    /// <summary>The whole file as a span (only for files under 2 GiB).</summary>
-    public ReadOnlySpan<byte> Span(long offset, int length) => new(Pointer + offset, length);
 
     private void Open()
     {

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Google.Protobuf;
 using OnnxTrtForge.Core.Ir;
 using OnnxTrtForge.Core.Serialization.Proto;
@@ -347,6 +346,4 @@ internal static class IrToProto
             target.Add(new StringStringEntryProto { Key = key, Value = value });
         }
     }
-
-    internal static string Invariant(long value) => value.ToString(CultureInfo.InvariantCulture);
 }

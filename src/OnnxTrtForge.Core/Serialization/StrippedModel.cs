@@ -1,4 +1,3 @@
-using Google.Protobuf;
 using OnnxTrtForge.Core.Ir;
 
 namespace OnnxTrtForge.Core.Serialization;
@@ -118,6 +117,4 @@ internal static class StrippedModel
 
         return n;
     }
-
-    internal static int ComputeTagSize(int field) => CodedOutputStream.ComputeTagSize(field);
 }
