@@ -103,22 +103,15 @@ public sealed class ConstantFoldingPass : IGraphPass
                 continue;
             }
 
-            if (node.Is("Identity") && node.Input(0) is { } source)
+            for (var i = 0; i < results.Count; i++)
             {
-                node.Outputs[0].ReplaceAllUsesWith(source, graph);
+                var output = node.Outputs[i];
+                var value = graph.AddInitializer(results[i].ToTensor(), output.Name);
+                cache[value] = results[i];
+                output.ReplaceAllUsesWith(value, graph);
             }
-            else
-            {
-                for (var i = 0; i < results.Count; i++)
-                {
-                    var output = node.Outputs[i];
-                    var value = graph.AddInitializer(results[i].ToTensor(), output.Name);
-                    cache[value] = results[i];
-                    output.ReplaceAllUsesWith(value, graph);
-                }
 
-                growth += added - freed;
-            }
+            growth += added - freed;
 
             var inputs = node.Inputs.OfType<Value>().Distinct().ToList();
             graph.Remove(node);
