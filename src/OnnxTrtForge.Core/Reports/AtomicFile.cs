@@ -7,11 +7,18 @@ public static class AtomicFile
 
     public static void WriteAllBytes(string path, byte[] bytes) => Write(path, tmp => File.WriteAllBytes(tmp, bytes));
 
+    /// <summary>A hidden, unique name beside <paramref name="path"/>, in the same folder so the rename is atomic.</summary>
+    public static string TempPathFor(string path)
+    {
+        var full = Path.GetFullPath(path);
+        return Path.Combine(Path.GetDirectoryName(full)!, "." + Path.GetFileName(full) + ".tmp-" + Guid.NewGuid().ToString("N")[..8]);
+    }
+
     public static void Write(string path, Action<string> writeTemp)
     {
         var full = Path.GetFullPath(path);
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        var tmp = Path.Combine(Path.GetDirectoryName(full)!, "." + Path.GetFileName(full) + ".tmp-" + Guid.NewGuid().ToString("N")[..8]);
+        var tmp = TempPathFor(full);
         try
         {
             writeTemp(tmp);

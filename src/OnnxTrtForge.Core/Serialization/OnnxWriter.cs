@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using OnnxTrtForge.Core.Ir;
+using OnnxTrtForge.Core.Reports;
 using OnnxTrtForge.Core.Serialization.Proto;
 
 namespace OnnxTrtForge.Core.Serialization;
@@ -27,8 +28,8 @@ public static class OnnxWriter
 
         var dataName = Path.GetFileName(full) + ".data";
         var dataPath = Path.Combine(folder, dataName);
-        var tempModel = TempName(full);
-        var tempData = external ? TempName(dataPath) : null;
+        var tempModel = AtomicFile.TempPathFor(full);
+        var tempData = external ? AtomicFile.TempPathFor(dataPath) : null;
         try
         {
             var proto = IrToProto.ToModelProto(model);
@@ -153,9 +154,6 @@ public static class OnnxWriter
 
         proto.Graph = graph;
     }
-
-    private static string TempName(string path) =>
-        Path.Combine(Path.GetDirectoryName(path)!, "." + Path.GetFileName(path) + ".tmp-" + Guid.NewGuid().ToString("N")[..8]);
 
     private static void TryDelete(string path)
     {
