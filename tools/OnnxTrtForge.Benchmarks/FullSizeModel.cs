@@ -23,7 +23,6 @@ public static class FullSizeModel
     {
         var stats = WeightStatsFile.Load(statsPath);
         var refs = ExternalDataIndex.Read(graphPath);
-        Directory.CreateDirectory(outputFolder);
         var modelPath = Path.Combine(Path.GetFullPath(outputFolder), Path.GetFileName(graphPath));
         var jobs = new List<(int Tensor, string File, long Offset, int Length, TensorStats Stats)>();
         var files = new Dictionary<string, long>(StringComparer.Ordinal);
@@ -69,6 +68,7 @@ public static class FullSizeModel
             throw new ForgeInputException($"{statsPath}: {missing.Count} tensors the graph does not name as external data, e.g. '{missing.First()}'");
         }
 
+        Directory.CreateDirectory(outputFolder);
         File.Copy(graphPath, modelPath, overwrite: true);
         var handles = new Dictionary<string, Microsoft.Win32.SafeHandles.SafeFileHandle>(StringComparer.Ordinal);
         try
