@@ -1,4 +1,4 @@
-using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using OnnxTrtForge.Core.Ir;
 using OnnxTrtForge.Core.Serialization;
 
@@ -125,48 +125,49 @@ public static class FullSizeModel
             (min, max) = (max, min);
         }
 
+        var random = new Uniform(state, low, width, min, max);
         switch (stats.Type)
         {
             case DataType.Float:
-                for (var i = 0; i + 4 <= destination.Length; i += 4)
+                foreach (ref var x in MemoryMarshal.Cast<byte, float>(destination))
                 {
-                    BinaryPrimitives.WriteSingleLittleEndian(destination[i..], Next(ref state, low, width, min, max));
+                    x = random.Next();
                 }
 
                 break;
             case DataType.Float16:
-                for (var i = 0; i + 2 <= destination.Length; i += 2)
+                foreach (ref var x in MemoryMarshal.Cast<byte, Half>(destination))
                 {
-                    BinaryPrimitives.WriteHalfLittleEndian(destination[i..], (Half)Next(ref state, low, width, min, max));
+                    x = (Half)random.Next();
                 }
 
                 break;
             case DataType.BFloat16:
-                for (var i = 0; i + 2 <= destination.Length; i += 2)
+                foreach (ref var x in MemoryMarshal.Cast<byte, ushort>(destination))
                 {
                     // truncation keeps the value inside [min, max] when the bounds are bf16 values themselves
-                    BinaryPrimitives.WriteUInt16LittleEndian(destination[i..], (ushort)(BitConverter.SingleToUInt32Bits(Next(ref state, low, width, min, max)) >> 16));
+                    x = (ushort)(BitConverter.SingleToUInt32Bits(random.Next()) >> 16);
                 }
 
                 break;
             case DataType.Double:
-                for (var i = 0; i + 8 <= destination.Length; i += 8)
+                foreach (ref var x in MemoryMarshal.Cast<byte, double>(destination))
                 {
-                    BinaryPrimitives.WriteDoubleLittleEndian(destination[i..], Next(ref state, low, width, min, max));
+                    x = random.Next();
                 }
 
                 break;
             case DataType.Int64:
-                for (var i = 0; i + 8 <= destination.Length; i += 8)
+                foreach (ref var x in MemoryMarshal.Cast<byte, long>(destination))
                 {
-                    BinaryPrimitives.WriteInt64LittleEndian(destination[i..], (long)Math.Round(Next(ref state, low, width, min, max)));
+                    x = (long)Math.Round(random.Next());
                 }
 
                 break;
             case DataType.Int32:
-                for (var i = 0; i + 4 <= destination.Length; i += 4)
+                foreach (ref var x in MemoryMarshal.Cast<byte, int>(destination))
                 {
-                    BinaryPrimitives.WriteInt32LittleEndian(destination[i..], (int)Math.Round(Next(ref state, low, width, min, max)));
+                    x = (int)Math.Round(random.Next());
                 }
 
                 break;
@@ -175,11 +176,30 @@ public static class FullSizeModel
         }
     }
 
-    private static float Next(ref ulong state, float low, float width, float min, float max)
+    /// <summary>Uniform values on [low, low + width] clipped to [min, max]: two 24-bit draws per SplitMix64 step.</summary>
+    private struct Uniform(ulong state, float low, float width, float min, float max)
     {
-        state += 0x9E3779B97F4A7C15UL;
-        var u = (Mix(state) >> 40) * (1f / (1 << 24));
-        return Math.Clamp(low + (width * u), min, max);
+        private ulong spare;
+        private bool hasSpare;
+
+        public float Next()
+        {
+            uint bits;
+            if (hasSpare)
+            {
+                bits = (uint)spare & 0xFFFFFF;
+                hasSpare = false;
+            }
+            else
+            {
+                state += 0x9E3779B97F4A7C15UL;
+                spare = Mix(state);
+                bits = (uint)(spare >> 40);
+                hasSpare = true;
+            }
+
+            return Math.Clamp(low + (width * (bits * (1f / (1 << 24)))), min, max);
+        }
     }
 
     /// <summary>SplitMix64's finalizer: a well-mixed 64-bit hash of <paramref name="z"/>.</summary>

@@ -10,6 +10,7 @@ using OnnxTrtForge.Core.Serialization;
 //   forge-bench rebuild GRAPH.onnx --stats GRAPH.stats.json --out DIR [--seed N]
 //   forge-bench stats MODEL.onnx --out MODEL.stats.json
 //   forge-bench fullsize --forge path/to/forge.dll --work DIR [--runs 3] [--steps convert,optimize,fp16] MODEL.onnx...
+//   forge-bench check MODEL.onnx [--run]   (forge loads it, ONNX Runtime CPU creates a session, --run predicts once)
 // "compare" times `cp` of the model (and its .data file) against `forge convert` (load + save) or
 // `forge optimize` in the same run, and reads each process's peak RSS from /usr/bin/time.
 var inv = CultureInfo.InvariantCulture;
@@ -26,6 +27,7 @@ if (args.Length == 0 || args[0] is "-h" or "--help")
     Console.WriteLine("       forge-bench rebuild GRAPH.onnx --stats GRAPH.stats.json --out DIR [--seed N]");
     Console.WriteLine("       forge-bench stats MODEL.onnx --out MODEL.stats.json");
     Console.WriteLine("       forge-bench fullsize --forge FORGE.dll --work DIR [--runs N] [--steps convert,optimize,fp16] MODEL.onnx...");
+    Console.WriteLine("       forge-bench check MODEL.onnx [--run]");
     return 2;
 }
 
@@ -52,6 +54,9 @@ try
 
         case "fullsize":
             return FullSizeBenchmark.Run(args, Arg);
+
+        case "check":
+            return FullSizeCheck.Run(args[1], args.Contains("--run"), Console.Out);
     }
 }
 catch (ForgeInputException e)
