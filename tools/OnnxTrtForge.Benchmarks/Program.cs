@@ -7,6 +7,10 @@ using OnnxTrtForge.Core.Serialization;
 // forge-bench: timed harness for forge's I/O and optimizer on full-size-like synthetic models.
 //   forge-bench synth OUT.onnx --blocks 300 --width 1600 --dtype fp32 --external-data always
 //   forge-bench compare --forge path/to/forge.dll --model M.onnx --work DIR [--command convert|optimize] [--runs 3]
+//   forge-bench rebuild GRAPH.onnx --stats GRAPH.stats.json --out DIR [--seed N]
+//   forge-bench stats MODEL.onnx --out MODEL.stats.json
+//   forge-bench fullsize --forge path/to/forge.dll --work DIR [--runs 3] [--steps convert,optimize,fp16] MODEL.onnx...
+//   forge-bench check MODEL.onnx [--run]   (forge loads it, ONNX Runtime CPU creates a session, --run predicts once)
 // "compare" times `cp` of the model (and its .data file) against `forge convert` (load + save) or
 // `forge optimize` in the same run, and reads each process's peak RSS from /usr/bin/time.
 var inv = CultureInfo.InvariantCulture;
@@ -20,6 +24,44 @@ if (args.Length == 0 || args[0] is "-h" or "--help")
 {
     Console.WriteLine("usage: forge-bench synth OUT.onnx [--blocks N] [--width N] [--dtype fp32|fp16] [--external-data always|never|auto]");
     Console.WriteLine("       forge-bench compare --forge FORGE.dll --model M.onnx --work DIR [--command convert|optimize] [--runs N]");
+    Console.WriteLine("       forge-bench rebuild GRAPH.onnx --stats GRAPH.stats.json --out DIR [--seed N]");
+    Console.WriteLine("       forge-bench stats MODEL.onnx --out MODEL.stats.json");
+    Console.WriteLine("       forge-bench fullsize --forge FORGE.dll --work DIR [--runs N] [--steps convert,optimize,fp16] MODEL.onnx...");
+    Console.WriteLine("       forge-bench check MODEL.onnx [--run]");
+    return 2;
+}
+
+try
+{
+    switch (args[0])
+    {
+        case "rebuild":
+        {
+            var sw = Stopwatch.StartNew();
+            var result = FullSizeModel.Rebuild(args[1], Arg("--stats", Path.ChangeExtension(args[1], ".stats.json")), Arg("--out", "."), ulong.Parse(Arg("--seed", "0"), inv));
+            Console.WriteLine($"wrote {result.ModelPath} and {string.Join(", ", result.WeightFiles)}: {result.Tensors} tensors, {result.WeightBytes / 1e9:0.000} GB, {sw.Elapsed.TotalSeconds:0.0} s");
+            return 0;
+        }
+
+        case "stats":
+        {
+            var stats = WeightStatsFile.Compute(args[1]);
+            var output = Arg("--out", Path.ChangeExtension(args[1], ".stats.json"));
+            stats.Save(output);
+            Console.WriteLine($"wrote {output}: {stats}");
+            return 0;
+        }
+
+        case "fullsize":
+            return FullSizeBenchmark.Run(args, Arg);
+
+        case "check":
+            return FullSizeCheck.Run(args[1], args.Contains("--run"), Console.Out);
+    }
+}
+catch (ForgeInputException e)
+{
+    Console.Error.WriteLine($"forge-bench: {e.Message}");
     return 2;
 }
 
@@ -67,26 +109,26 @@ if (args[0] == "compare")
     {
         var copyTarget = Path.Combine(work, "copy.onnx");
         var copyArgs = File.Exists(data) ? $"{model} {data} {work}/" : $"{model} {copyTarget}";
-        var (copySeconds, copyRss) = Timed("cp", copyArgs);
+        var (copySeconds, copyRss) = Measure.Timed("cp", copyArgs);
         rows.Add(("cp", copySeconds, copyRss));
-        Clean(work);
+        Measure.Clean(work);
         var outModel = Path.Combine(work, "out.onnx");
         var forgeArgs = command == "optimize"
             ? $"{forge} optimize {model} -o {outModel}"
             : $"{forge} convert {model} -o {outModel} --external-data always";
-        var (forgeSeconds, forgeRss) = Timed("dotnet", forgeArgs);
+        var (forgeSeconds, forgeRss) = Measure.Timed("dotnet", forgeArgs);
         rows.Add(($"forge {command}", forgeSeconds, forgeRss));
-        Clean(work);
+        Measure.Clean(work);
     }
 
     Console.WriteLine();
     Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}; input {inputBytes / 1e9:0.000} GB ({Path.GetFileName(model)}); {runs} runs, medians");
     Console.WriteLine("| step | median s | min s | peak RSS MB | ratio to cp |");
     Console.WriteLine("|---|---|---|---|---|");
-    var cp = Median(rows.Where(r => r.Name == "cp").Select(r => r.Seconds));
+    var cp = Measure.Median(rows.Where(r => r.Name == "cp").Select(r => r.Seconds));
     foreach (var group in rows.GroupBy(r => r.Name))
     {
-        var median = Median(group.Select(r => r.Seconds));
+        var median = Measure.Median(group.Select(r => r.Seconds));
         Console.WriteLine($"| {group.Key} | {median:0.00} | {group.Min(r => r.Seconds):0.00} | {group.Max(r => r.RssKb) / 1024.0:0} | {median / cp:0.00} |");
     }
 
@@ -95,50 +137,3 @@ if (args[0] == "compare")
 
 Console.Error.WriteLine($"forge-bench: unknown command '{args[0]}'");
 return 2;
-
-static (double Seconds, long RssKb) Timed(string file, string arguments)
-{
-    // Flush earlier runs' dirty pages first, so each step starts from the same writeback state.
-    using (var sync = Process.Start("sync"))
-    {
-        sync!.WaitForExit();
-    }
-
-    var psi = new ProcessStartInfo("/usr/bin/time", $"-f \"__TIME__ %e %M\" {file} {arguments}")
-    {
-        RedirectStandardError = true,
-        RedirectStandardOutput = true,
-    };
-    var sw = Stopwatch.StartNew();
-    using var process = Process.Start(psi)!;
-    var stdout = process.StandardOutput.ReadToEndAsync();
-    var stderr = process.StandardError.ReadToEnd();
-    process.WaitForExit();
-    sw.Stop();
-    _ = stdout.Result;
-    var line = stderr.Split('\n').LastOrDefault(l => l.StartsWith("__TIME__", StringComparison.Ordinal))
-        ?? throw new InvalidOperationException($"no timing from /usr/bin/time for {file}: {stderr}");
-    if (process.ExitCode != 0)
-    {
-        throw new InvalidOperationException($"{file} {arguments} failed ({process.ExitCode}): {stderr}");
-    }
-
-    var parts = line.Split(' ');
-    Console.WriteLine($"{file} {arguments.Split(' ').ElementAtOrDefault(1)}: {sw.Elapsed.TotalSeconds:0.00} s, peak RSS {long.Parse(parts[2], CultureInfo.InvariantCulture) / 1024} MB");
-    return (sw.Elapsed.TotalSeconds, long.Parse(parts[2], CultureInfo.InvariantCulture));
-}
-
-// Each step writes into an empty folder, so neither inherits the other's disk state.
-static void Clean(string folder)
-{
-    foreach (var f in Directory.GetFiles(folder))
-    {
-        File.Delete(f);
-    }
-}
-
-static double Median(IEnumerable<double> values)
-{
-    var sorted = values.Order().ToArray();
-    return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
-}

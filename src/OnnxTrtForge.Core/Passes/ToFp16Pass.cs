@@ -11,7 +11,8 @@ namespace OnnxTrtForge.Core.Passes;
 /// places where the fewest Casts are needed. Casts are inserted once per (value, type), never on a Cast's
 /// output (the Cast's source is cast instead), so the pass emits no back-to-back Cast pair. Float
 /// constants are converted where their consumers compute in the target type (copied when float32
-/// consumers remain). The result is checked with <see cref="TypeConsistencyChecker"/>; an inconsistent
+/// consumers remain); weights that still live in their file are converted lazily, piece by piece as the
+/// writer streams them, and planning reads them only in pieces to count overflows. The result is checked with <see cref="TypeConsistencyChecker"/>; an inconsistent
 /// graph is a <see cref="PassFailedException"/>, never an output.
 /// </summary>
 public sealed class ToFp16Pass(Fp16Options? options = null) : IGraphPass
@@ -273,7 +274,10 @@ public sealed class ToFp16Pass(Fp16Options? options = null) : IGraphPass
                 }
 
                 var tensor = PrecisionPlanner.ConstantTensor(constant)!;
-                var converted = HalfConversion.Convert(tensor, target, options.ClampOutOfRange, tensor.Name);
+                // weights still in their file stay there: converted piece by piece when the writer streams them
+                var converted = tensor.Data is ManagedTensorData
+                    ? HalfConversion.Convert(tensor, target, options.ClampOutOfRange, tensor.Name)
+                    : HalfConversion.ConvertLazy(tensor, target, options.ClampOutOfRange, tensor.Name);
                 ConstantsConverted++;
                 changed = true;
                 if (!keep)

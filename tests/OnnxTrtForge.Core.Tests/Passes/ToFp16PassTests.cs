@@ -508,6 +508,104 @@ public sealed class ToFp16PassTests
         Assert.Contains("already computes in float16", Assert.Single(result.Notes), StringComparison.Ordinal);
     }
 
+    /// <summary>1.5 Mi float32 values (more than one conversion piece) with every rounding edge: overflow, subnormals, NaN, ±0, ±inf.</summary>
+    private static float[] EdgeValues()
+    {
+        var random = new Random(7);
+        var values = new float[(3 << 20) / 2];
+        float[] edges = [65504f, 65519.99f, 65520f, -65520f, 70000f, 3.4e38f, 6e-8f, 3e-8f, 1e-45f, -0f, float.NaN, float.PositiveInfinity, float.NegativeInfinity, BitConverter.UInt32BitsToSingle(0x7FC12345)];
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = i % 97 == 0 ? edges[i / 97 % edges.Length] : (float)(random.NextDouble() - 0.5) * MathF.Pow(2, random.Next(-30, 20));
+        }
+
+        return values;
+    }
+
+    [Theory]
+    [InlineData(DataType.Float16, false)]
+    [InlineData(DataType.Float16, true)]
+    [InlineData(DataType.BFloat16, false)]
+    [InlineData(DataType.BFloat16, true)]
+    public void Lazy_conversion_of_a_file_backed_tensor_gives_the_eager_bytes_streamed_read_at_any_offset_or_spanned(DataType target, bool clamp)
+    {
+        using var temp = Fixtures.Temp();
+        var values = EdgeValues();
+        var graph = new Graph("g");
+        var written = new Model(graph);
+        written.OpsetImports[""] = 17;
+        var w = graph.AddInitializer(Tensor.FromFloats([values.Length], values), "W");
+        graph.Outputs.Add(w);
+        OnnxWriter.Save(written, temp.File("w.onnx"), new SaveOptions { ExternalData = ExternalDataMode.Always });
+        using var model = OnnxReader.Load(temp.File("w.onnx"));
+        var mapped = model.Graph.Initializers.Single().Initializer!;
+        Assert.IsNotType<ManagedTensorData>(mapped.Data);
+
+        var eager = HalfConversion.Convert(Tensor.FromFloats([values.Length], values), target, clamp, "W").Data.Span.ToArray();
+        var lazy = HalfConversion.ConvertLazy(mapped, target, clamp, "W");
+
+        Assert.Equal(eager.Length, lazy.ByteLength);
+        using (var stream = new MemoryStream())
+        {
+            lazy.Data.CopyTo(stream);
+            Assert.Equal(eager, stream.ToArray());
+        }
+
+        foreach (var (offset, length) in new[] { (0L, 1), (1L, 2), (3L, eager.Length - 6), (2_097_151L, 5), ((long)eager.Length - 3, 3) })
+        {
+            var piece = new byte[length];
+            lazy.Data.Read(offset, piece);
+            Assert.Equal(eager.AsSpan((int)offset, length).ToArray(), piece);
+        }
+
+        Assert.Equal(eager, lazy.Data.Span.ToArray());
+        Assert.Equal(values.Count(v => float.IsFinite(v) && HalfConversion.FromFloat(v, target) is 0x7C00 or 0xFC00 or 0x7F80 or 0xFF80), HalfConversion.CountOverflows(mapped, target));
+    }
+
+    [Fact]
+    public void A_file_backed_model_converts_to_the_same_files_and_outputs_as_the_same_model_held_in_memory()
+    {
+        using var temp = Fixtures.Temp();
+        const string fixture = "tiny_unet_opset12_fp32";
+        using (var source = OnnxReader.Load(Fixtures.Model(fixture)))
+        {
+            OnnxWriter.Save(source, temp.File("source/model.onnx"), new SaveOptions { ExternalData = ExternalDataMode.Always });
+        }
+
+        // streamed: weights stay slices of the .data file and are converted while the writer copies them
+        using (var streamed = OnnxReader.Load(temp.File("source/model.onnx")))
+        {
+            Assert.Contains(streamed.Graph.Initializers, v => v.Initializer!.Data is MappedTensorData { IsExternal: true });
+            new ToFp16Pass().Run(streamed);
+            Assert.Contains(streamed.Graph.Initializers, v => v.Initializer!.Data is HalfTensorData);
+            OnnxWriter.Save(streamed, temp.File("streamed/model.onnx"), new SaveOptions { ExternalData = ExternalDataMode.Always });
+        }
+
+        // eager: the same weights copied into managed arrays first, converted at once
+        using (var held = OnnxReader.Load(temp.File("source/model.onnx")))
+        {
+            foreach (var value in held.Graph.Initializers.ToList())
+            {
+                var t = value.Initializer!;
+                held.Graph.SetInitializer(value, new Tensor(t.Type, t.Dims, TensorData.FromBytes(t.Data.Span.ToArray()), t.Name));
+            }
+
+            new ToFp16Pass().Run(held);
+            Assert.DoesNotContain(held.Graph.Initializers, v => v.Initializer!.Data is HalfTensorData);
+            OnnxWriter.Save(held, temp.File("held/model.onnx"), new SaveOptions { ExternalData = ExternalDataMode.Always });
+        }
+
+        Assert.Equal(File.ReadAllBytes(temp.File("held/model.onnx")), File.ReadAllBytes(temp.File("streamed/model.onnx")));
+        Assert.Equal(File.ReadAllBytes(temp.File("held/model.onnx.data")), File.ReadAllBytes(temp.File("streamed/model.onnx.data")));
+        var inputs = OrtRunner.TestInputs(Fixtures.Dir(fixture));
+        var streamedOut = OrtRunner.Run(temp.File("streamed/model.onnx"), inputs);
+        var heldOut = OrtRunner.Run(temp.File("held/model.onnx"), inputs);
+        Assert.Equal(heldOut[0].Data.Span.ToArray(), streamedOut[0].Data.Span.ToArray());
+        Assert.False(OrtRunner.HasNonFinite(streamedOut[0]));
+        var rel = OrtRunner.RelativeL2(streamedOut[0], OrtRunner.TestOutput(Fixtures.Dir(fixture)));
+        Assert.True(rel <= 1e-2, $"relative L2 {rel:E3}");
+    }
+
     [Fact]
     public void A_float32_model_with_an_fp16_input_cast_to_float_is_still_converted()
     {

@@ -1,21 +1,78 @@
+using System.Numerics;
 using System.Runtime.InteropServices;
 using OnnxTrtForge.Core.Ir;
 
 namespace OnnxTrtForge.Core.Passes.Fp16;
 
-/// <summary>float32 → float16/bfloat16 element conversion (round to nearest even), with overflow detection.</summary>
+/// <summary>
+/// float32 → float16/bfloat16 element conversion (round to nearest even), with overflow detection.
+/// Both read weights in pieces through <see cref="TensorData.Read"/> (positional reads, never the map),
+/// so a gigabyte initializer costs a few MiB of memory; <see cref="ConvertLazy"/> defers the conversion
+/// to whoever streams the result (the writer), piece by piece.
+/// </summary>
 internal static class HalfConversion
 {
+    /// <summary>Source bytes per piece: 1 Mi float32 elements.</summary>
+    internal const int PieceBytes = 4 << 20;
+
     /// <summary>How many finite float32 elements would become ±infinity in <paramref name="target"/>.</summary>
     public static long CountOverflows(Tensor tensor, DataType target)
     {
         // round to nearest even sends |x| >= 65520 to fp16 infinity, and |x| >= 0x7F7F8000 to bf16 infinity
         var limit = target == DataType.Float16 ? BitConverter.SingleToUInt32Bits(65520f) : 0x7F7F8000u;
-        var words = MemoryMarshal.Cast<byte, uint>(tensor.Data.Span);
-        long count = 0;
-        foreach (var word in words)
+        var data = tensor.Data;
+        var length = data.Length & ~3L;
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent((int)Math.Min(PieceBytes, Math.Max(length, 4)));
+        try
         {
-            var magnitude = word & 0x7FFFFFFFu;
+            long count = 0;
+            for (long done = 0; done < length;)
+            {
+                var n = (int)Math.Min(buffer.Length & ~3, length - done);
+                data.Read(done, buffer.AsSpan(0, n));
+                count += CountOverflows(MemoryMarshal.Cast<byte, uint>(buffer.AsSpan(0, n)), limit);
+                done += n;
+            }
+
+            return count;
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static long CountOverflows(ReadOnlySpan<uint> words, uint limit)
+    {
+        long count = 0;
+        var i = 0;
+        if (Vector.IsHardwareAccelerated && words.Length >= Vector<uint>.Count)
+        {
+            var vectors = MemoryMarshal.Cast<uint, Vector<uint>>(words);
+            var magnitudeMask = new Vector<uint>(0x7FFFFFFFu);
+            var low = new Vector<uint>(limit);
+            var infinity = new Vector<uint>(0x7F800000u);
+            var one = Vector<uint>.One;
+            var lanes = Vector<uint>.Zero;
+            foreach (var v in vectors)
+            {
+                var magnitude = v & magnitudeMask;
+                var hit = Vector.GreaterThanOrEqual(magnitude, low) & Vector.LessThan(magnitude, infinity);
+                lanes += hit & one;
+            }
+
+            for (var lane = 0; lane < Vector<uint>.Count; lane++)
+            {
+                count += lanes[lane];
+            }
+
+            // a piece holds at most 1 Mi elements, so a lane's count cannot wrap
+            i = vectors.Length * Vector<uint>.Count;
+        }
+
+        for (; i < words.Length; i++)
+        {
+            var magnitude = words[i] & 0x7FFFFFFFu;
             if (magnitude >= limit && magnitude < 0x7F800000u)
             {
                 count++;
@@ -28,10 +85,30 @@ internal static class HalfConversion
     /// <summary>A new tensor of <paramref name="target"/> holding the float32 tensor's values; overflows become ±max when clamping, else ±inf.</summary>
     public static Tensor Convert(Tensor tensor, DataType target, bool clamp, string name)
     {
-        // raw_data is little-endian, like every platform .NET runs ONNX models on (Tensor.FromArray relies on it too)
-        var source = MemoryMarshal.Cast<byte, float>(tensor.Data.Span);
-        var result = new byte[source.Length * 2];
-        var destination = MemoryMarshal.Cast<byte, ushort>(result.AsSpan());
+        var source = tensor.Data;
+        var result = new byte[(source.Length / 4) * 2];
+        var buffer = new byte[(int)Math.Min(PieceBytes, source.Length & ~3L)];
+        for (long done = 0; done < (source.Length & ~3L);)
+        {
+            var n = (int)Math.Min(buffer.Length, (source.Length & ~3L) - done);
+            source.Read(done, buffer.AsSpan(0, n));
+            ConvertPiece(MemoryMarshal.Cast<byte, float>(buffer.AsSpan(0, n)), MemoryMarshal.Cast<byte, ushort>(result.AsSpan((int)(done / 2), n / 2)), target, clamp);
+            done += n;
+        }
+
+        return new Tensor(target, tensor.Dims, TensorData.FromBytes(result), name) { DocString = tensor.DocString, MetadataProps = tensor.MetadataProps };
+    }
+
+    /// <summary>
+    /// The same tensor as <see cref="Convert"/>, whose bytes are computed when read: streamed piece by
+    /// piece by <see cref="TensorData.CopyTo"/>, so converting gigabytes of weights holds one piece.
+    /// </summary>
+    public static Tensor ConvertLazy(Tensor tensor, DataType target, bool clamp, string name) =>
+        new(target, tensor.Dims, new HalfTensorData(tensor.Data, target, clamp), name) { DocString = tensor.DocString, MetadataProps = tensor.MetadataProps };
+
+    /// <summary>Converts one piece of float32 elements; eager and lazy conversions both go through here.</summary>
+    internal static void ConvertPiece(ReadOnlySpan<float> source, Span<ushort> destination, DataType target, bool clamp)
+    {
         var infinity = target == DataType.Float16 ? (ushort)0x7C00 : (ushort)0x7F80;
         var max = (ushort)(infinity - 1);
         for (var i = 0; i < source.Length; i++)
@@ -44,8 +121,6 @@ internal static class HalfConversion
 
             destination[i] = bits;
         }
-
-        return new Tensor(target, tensor.Dims, TensorData.FromBytes(result), name) { DocString = tensor.DocString, MetadataProps = tensor.MetadataProps };
     }
 
     /// <summary>A float tensor from a list attribute (Constant's value_float / value_floats).</summary>
@@ -75,4 +150,102 @@ internal static class HalfConversion
     public static float ToFloat(ushort bits, DataType target) => target == DataType.Float16
         ? (float)BitConverter.UInt16BitsToHalf(bits)
         : BitConverter.UInt32BitsToSingle((uint)bits << 16);
+}
+
+/// <summary>
+/// The 16-bit conversion of a float32 payload, computed when read. Streaming (<see cref="CopyTo"/>,
+/// <see cref="Read"/>) converts one piece at a time from positional reads of the source; only
+/// <see cref="Span"/> (a pass computing on the values) materializes the whole array, once.
+/// </summary>
+internal sealed class HalfTensorData(TensorData source, DataType target, bool clamp) : TensorData
+{
+    private byte[]? materialized;
+
+    public override long Length => (source.Length / 4) * 2;
+
+    public override string Origin => "computed";
+
+    public override ReadOnlySpan<byte> Span
+    {
+        get
+        {
+            if (Volatile.Read(ref materialized) is { } done)
+            {
+                return done;
+            }
+
+            var bytes = new byte[checked((int)Length)];
+            Read(0, bytes);
+            return Interlocked.CompareExchange(ref materialized, bytes, null) ?? bytes;
+        }
+    }
+
+    public override void Read(long offset, Span<byte> destination)
+    {
+        if (offset < 0 || offset + destination.Length > Length)
+        {
+            throw new ArgumentOutOfRangeException(nameof(offset));
+        }
+
+        if (Volatile.Read(ref materialized) is { } done)
+        {
+            done.AsSpan(checked((int)offset), destination.Length).CopyTo(destination);
+            return;
+        }
+
+        // whole elements covering [offset, offset + length): the element at offset/2 onwards
+        var first = offset / 2;
+        var end = (offset + destination.Length + 1) / 2;
+        var input = System.Buffers.ArrayPool<byte>.Shared.Rent((int)Math.Min(HalfConversion.PieceBytes, Math.Max(4, (end - first) * 4)));
+        var output = System.Buffers.ArrayPool<byte>.Shared.Rent(input.Length / 2);
+        try
+        {
+            var written = 0;
+            for (var element = first; element < end;)
+            {
+                var count = (int)Math.Min(input.Length / 4, end - element);
+                source.Read(element * 4, input.AsSpan(0, count * 4));
+                HalfConversion.ConvertPiece(MemoryMarshal.Cast<byte, float>(input.AsSpan(0, count * 4)), MemoryMarshal.Cast<byte, ushort>(output.AsSpan(0, count * 2)), target, clamp);
+                var skip = element == first ? (int)(offset - (first * 2)) : 0;
+                var take = Math.Min((count * 2) - skip, destination.Length - written);
+                output.AsSpan(skip, take).CopyTo(destination[written..]);
+                written += take;
+                element += count;
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(input);
+            System.Buffers.ArrayPool<byte>.Shared.Return(output);
+        }
+    }
+
+    public override void CopyTo(Stream destination)
+    {
+        if (Volatile.Read(ref materialized) is { } done)
+        {
+            destination.Write(done);
+            return;
+        }
+
+        var input = System.Buffers.ArrayPool<byte>.Shared.Rent((int)Math.Min(HalfConversion.PieceBytes, Math.Max(4, source.Length)));
+        var output = System.Buffers.ArrayPool<byte>.Shared.Rent(input.Length / 2);
+        try
+        {
+            var total = source.Length & ~3L;
+            for (long read = 0; read < total;)
+            {
+                var n = (int)Math.Min(input.Length & ~3, total - read);
+                source.Read(read, input.AsSpan(0, n));
+                HalfConversion.ConvertPiece(MemoryMarshal.Cast<byte, float>(input.AsSpan(0, n)), MemoryMarshal.Cast<byte, ushort>(output.AsSpan(0, n / 2)), target, clamp);
+                destination.Write(output, 0, n / 2);
+                read += n;
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(input);
+            System.Buffers.ArrayPool<byte>.Shared.Return(output);
+        }
+    }
 }
