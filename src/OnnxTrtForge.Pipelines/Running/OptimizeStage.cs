@@ -118,6 +118,12 @@ internal static class OptimizeStage
             Passes = spec.Passes?.Select(p => p.Name).ToList(),
             Rules = spec.Rules?.Select(r => r.Name).ToList(),
             InputShapes = spec.InputShapes?.ToDictionary(kv => kv.Key, kv => kv.Value.Dims.ToArray(), StringComparer.Ordinal),
+            Target = spec.Target switch
+            {
+                TargetRuntime.TensorRt => OptimizeTarget.TensorRt,
+                TargetRuntime.OrtCuda => OptimizeTarget.OrtCuda,
+                _ => OptimizeTarget.Portable,
+            },
         };
         foreach (var pass in spec.Passes ?? [])
         {
