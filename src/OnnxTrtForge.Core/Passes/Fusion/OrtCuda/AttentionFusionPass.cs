@@ -257,15 +257,15 @@ public sealed class AttentionFusionPass(bool packWeights) : IGraphPass
         // the merged [B,S,N·Hv] output replaces the Reshape that usually follows; else it is split back
         var output = a.Weighted.Outputs[0];
         if (GraphEdits.SoleUser(graph, output) is { } after && after.Is("Reshape") && GraphEdits.StaticDims(after.Outputs[0]) is { } ad
-            && ad.SequenceEqual([a.B, a.S, a.N * a.Hv]) && !graph.Outputs.Contains(after.Outputs[0]))
+            && ad.SequenceEqual([a.B, a.S, a.N * a.Hv]))
         {
-            after.Outputs[0].ReplaceAllUsesWith(merged, graph);
+            OrtCudaFusions.Replace(graph, after.Outputs[0], merged);
             GraphEdits.RemoveIfDead(graph, after);
         }
         else
         {
             var split = Reshape(graph, merged, [a.B, a.S, a.N, a.Hv], anchor);
-            output.ReplaceAllUsesWith(split, graph);
+            OrtCudaFusions.Replace(graph, output, split);
         }
 
         RemoveDead(graph, [a.Weighted, .. a.Chain, a.Scores]);

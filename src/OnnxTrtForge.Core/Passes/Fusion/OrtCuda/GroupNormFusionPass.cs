@@ -169,9 +169,9 @@ public sealed class GroupNormFusionPass : IGraphPass
             silu = true;
         }
 
-        if (chain.Any(n => n.Outputs.Any(o => graph.Outputs.Contains(o))))
+        if (chain.Any(n => n.Outputs.Any(o => o != result && graph.Outputs.Contains(o))))
         {
-            reason = "a value of the norm is a graph output";
+            reason = "an intermediate value of the norm is a graph output";
             return null;
         }
 
@@ -233,7 +233,7 @@ public sealed class GroupNormFusionPass : IGraphPass
         var output = m.Flat
             ? Reshape(graph, fused.Outputs[0], m.Dims, anchor)
             : Transpose(graph, fused.Outputs[0], [0, 3, 1, 2], m.Dims, anchor);
-        m.Output.ReplaceAllUsesWith(output, graph);
+        OrtCudaFusions.Replace(graph, m.Output, output);
         AttentionFusionPass.RemoveDead(graph, Enumerable.Reverse(m.Chain));
     }
 

@@ -17,6 +17,22 @@ public static class OrtCudaFusions
     /// <summary>Adds the <c>com.microsoft</c> opset import (version 1) when a fusion emitted a contrib op.</summary>
     public static void ImportDomain(Model model) => model.OpsetImports.TryAdd(Domain, 1);
 
+    /// <summary>
+    /// Makes every reader of <paramref name="old"/> read <paramref name="replacement"/>; when <paramref name="old"/>
+    /// is a graph output, the replacement takes over its name, so the model's signature stays.
+    /// </summary>
+    internal static void Replace(Graph graph, Value old, Value replacement)
+    {
+        if (graph.Outputs.Contains(old))
+        {
+            var name = old.Name;
+            old.Name = graph.Names.Fresh(name);
+            replacement.Name = name;
+        }
+
+        old.ReplaceAllUsesWith(replacement, graph);
+    }
+
     /// <summary>True for a node of ONNX Runtime's contrib domain with this op type.</summary>
     public static bool IsContrib(Node node, string opType) => node.Domain == Domain && node.OpType == opType;
 }
