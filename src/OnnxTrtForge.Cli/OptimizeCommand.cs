@@ -12,7 +12,7 @@ using Spectre.Console;
 namespace OnnxTrtForge.Cli;
 
 /// <summary>
-/// <c>forge optimize MODEL -o OUT [--passes a,b] [--report FILE.json|FILE.md] [--check] [--fp16|--to bf16
+/// <c>forge optimize MODEL -o OUT [--target portable|tensorrt|ort-cuda] [--passes a,b] [--report FILE.json|FILE.md] [--check] [--fp16|--to bf16
 /// --keep-io-types --op-block-list +A,-B --node-block-list N]</c>: rewrite rules, folding and cleanups, then
 /// optionally mixed precision; prints onnx-simplifier's op table; <c>--check</c> compares the result
 /// with the original in ONNX Runtime and exits 5 beyond tolerance.
@@ -35,8 +35,10 @@ internal static class OptimizeCommand
         var keepIo = new Option<bool>("--keep-io-types") { Description = "to-fp16: graph inputs/outputs stay float32, Casts at the edges.", DefaultValueFactory = _ => true };
         var opBlock = new Option<string?>("--op-block-list") { Description = "to-fp16: ops kept in float32; 'A,B' replaces the default list, '+A,-B' edits it." };
         var inputShapes = new Option<string[]>("--input-shape") { Description = "Pin a dynamic input to a static shape, name:2x4x64x64 (repeatable), so its shape math folds.", AllowMultipleArgumentsPerToken = false };
+        var targetRuntime = new Option<string>("--target") { Description = "Runtime to prepare for: portable (standard ops), tensorrt (fails on non-standard ops), ort-cuda (ONNX Runtime CUDA contrib-op fusions).", DefaultValueFactory = _ => "portable" };
+        targetRuntime.AcceptOnlyFromAmong([.. OptimizeTargets.Names]);
         var nodeBlock = new Option<string?>("--node-block-list") { Description = "to-fp16: comma-separated node names kept in float32." };
-        var command = new Command("optimize", "Rewrite what runtimes reject, fold constants and clean up the graph.") { model, output, passes, rules, report, check, iterations, validateEach, external, inputShapes, fp16, to, keepIo, opBlock, nodeBlock };
+        var command = new Command("optimize", "Rewrite what runtimes reject, fold constants and clean up the graph.") { model, output, passes, rules, report, check, iterations, validateEach, external, inputShapes, fp16, to, keepIo, opBlock, nodeBlock, targetRuntime };
         command.SetAction((parse, cancellationToken) =>
         {
             var input = parse.GetValue(model)!;
@@ -59,6 +61,7 @@ internal static class OptimizeCommand
                 MaxIterations = parse.GetValue(iterations),
                 ValidateEveryPass = parse.GetValue(validateEach),
                 InputShapes = InputShapes(parse.GetValue(inputShapes)),
+                Target = OptimizeTargets.Parse(parse.GetValue(targetRuntime)!),
                 Fp16 = Fp16Spec(parse, parse.GetValue(fp16) || parse.GetValue(to) is not null || passList?.Contains("to-fp16") == true, to, keepIo, opBlock, nodeBlock),
             };
             OptimizeReport result;

@@ -195,6 +195,27 @@ public sealed class PipelineLoaderTests
     }
 
     [Fact]
+    public void The_shipped_ort_cuda_pipeline_targets_ort_cuda_and_validates_the_fp16_model_on_cuda()
+    {
+        var file = Path.Combine(Fixtures.RepoRoot, "pipelines", "sd14-unet-ort-cuda.yaml");
+
+        var error = Assert.Throws<PipelineValidationException>(() => PipelineLoader.Load(file, Options()));
+        var structural = PipelineLoader.Load(file, Options(checkFiles: false));
+
+        Assert.All(error.Errors, e => Assert.Contains("/models/sd14/", e.Message, StringComparison.Ordinal));
+        var spec = structural.Spec;
+        Assert.Equal(TargetRuntime.OrtCuda, spec.Optimize!.Target);
+        Assert.NotNull(spec.Optimize.Fp16);
+        Assert.Null(spec.Build);
+        Assert.Equal(CandidateKind.Optimized, spec.Validate!.Candidate);
+        Assert.Equal(ComputeDevice.Cuda, spec.Validate.Device);
+        Assert.Equal((SchedulerKind.Lms, 50), (spec.Validate.Scheduler, spec.Validate.Steps));
+        Assert.Equal(1e-2, spec.Validate.Tolerance.NoiseRelL2);
+        Assert.Equal(1e-2, spec.Validate.Tolerance.LatentsRelL2);
+        Assert.Equal("2x4x64x64", spec.Optimize.InputShapes!["input_0"].ToString());
+    }
+
+    [Fact]
     public void The_dry_run_plan_shows_absolute_paths_merged_configs_and_expanded_variables()
     {
         using var dir = Fixtures.Temp();

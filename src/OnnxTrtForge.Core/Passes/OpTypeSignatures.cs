@@ -63,9 +63,24 @@ public static class OpTypeSignatures
 {
     private static readonly FrozenDictionary<string, OpTypeSignature> Table = Build();
 
-    /// <summary>The signature of an ai.onnx node, or null for control flow, custom domains and unlisted ops.</summary>
+    /// <summary>
+    /// The ONNX Runtime contrib ops (com.microsoft) the ort-cuda fusions emit, from ORT's ContribOperators.md:
+    /// GroupNorm's γ and β stay float32 whatever T is (the CUDA kernel reads them as float).
+    /// </summary>
+    private static readonly FrozenDictionary<string, OpTypeSignature> Contrib = new Dictionary<string, OpTypeSignature>(StringComparer.Ordinal)
+    {
+        ["MultiHeadAttention"] = Parse("T,T,T,T,Any,T,T,T->T,T,T"),
+        ["GroupNorm"] = Parse("T,Float32,Float32->T"),
+        ["SkipGroupNorm"] = Parse("T,Float32,Float32,T,T->T,T"),
+        ["NhwcConv"] = Parse("T,T,T->T"),
+        ["BiasAdd"] = Parse("T,T,T->T"),
+        ["BiasSplitGelu"] = Parse("T,T->T"),
+        ["SkipLayerNormalization"] = Parse("T,T,T,T,T->T,Unknown,Unknown,T"),
+    }.ToFrozenDictionary(StringComparer.Ordinal);
+
+    /// <summary>The signature of an ai.onnx or known contrib node, or null for control flow, other domains and unlisted ops.</summary>
     public static OpTypeSignature? Of(Node node) =>
-        node.IsOnnxDomain && Table.TryGetValue(node.OpType, out var signature) ? signature : null;
+        node.IsOnnxDomain ? Table.GetValueOrDefault(node.OpType) : node.Domain == "com.microsoft" ? Contrib.GetValueOrDefault(node.OpType) : null;
 
     public static bool IsControlFlow(Node node) => node.IsOnnxDomain && node.OpType is "If" or "Loop" or "Scan";
 

@@ -34,6 +34,13 @@ public sealed record OptimizeOptions
     /// </summary>
     public IReadOnlyDictionary<string, long[]>? InputShapes { get; init; }
 
+    /// <summary>
+    /// The runtime to prepare for: the stages of <see cref="PassRegistry.TargetPipeline"/> follow the
+    /// portable pipeline (or <see cref="Passes"/>), before <c>to-fp16</c>: fusions see the float32 graph
+    /// and the fp16 planner knows the contrib ops' type rules.
+    /// </summary>
+    public OptimizeTarget Target { get; init; } = OptimizeTarget.Portable;
+
     /// <summary>Options of <c>to-fp16</c>; when set, the pipeline ends with <c>to-fp16</c> unless <see cref="Passes"/> places it.</summary>
     public Fp16Options? Fp16 { get; init; }
 }
@@ -95,6 +102,7 @@ public static class Optimizer
             stages = [PipelineStage.Once("fix-input-shapes"), .. stages];
         }
 
+        stages = [.. stages, .. PassRegistry.TargetPipeline(options.Target)];
         if (options.Fp16 is not null && !stages.Any(s => s.Passes.Contains("to-fp16")))
         {
             // mixed precision comes last, on the simplified graph (to-fp16 runs the Cast cleanup itself)

@@ -1,4 +1,5 @@
 using OnnxTrtForge.Core.Ir;
+using OnnxTrtForge.Core.Passes.Fusion.OrtCuda;
 using OnnxTrtForge.Core.Rewrites;
 
 namespace OnnxTrtForge.Core.Passes;
@@ -45,6 +46,26 @@ public sealed class PassRegistry
             "topological-sort"),
     ];
 
+    /// <summary>
+    /// The stages a target adds after the portable pipeline: <c>tensorrt</c> a check that only standard
+    /// ops remain; <c>ort-cuda</c> the fusions into ONNX Runtime CUDA contrib ops (attention first, as it
+    /// reads the layer norms' outputs that later fusions rewrite), then cleanup.
+    /// </summary>
+    public static IReadOnlyList<PipelineStage> TargetPipeline(OptimizeTarget target) => target switch
+    {
+        OptimizeTarget.TensorRt => [PipelineStage.Once("check-standard-ops")],
+        OptimizeTarget.OrtCuda =>
+        [
+            PipelineStage.Once(OrtCudaFusions.Passes.ToArray()),
+            PipelineStage.Once(
+                "remove-dead-nodes",
+                "remove-unused-initializers",
+                "dedup-initializers",
+                "topological-sort"),
+        ],
+        _ => [],
+    };
+
     /// <summary>Every pass of this project, registered by name.</summary>
     public static PassRegistry CreateDefault() => new PassRegistry()
         .Register<ConstantLiftingPass>()
@@ -65,6 +86,9 @@ public sealed class PassRegistry
         .Register<EinsumHeadSplitPass>()
         .Register<SliceSimplificationPass>()
         .Register("to-fp16", o => new ToFp16Pass(o.Fp16))
+        .Register<StandardOpsCheckPass>()
+        .Register<AttentionFusionPass>()
+        .Register<GroupNormFusionPass>()
         .Register("fix-input-shapes", o => new FixInputShapesPass(o.InputShapes ?? new Dictionary<string, long[]>()));
 
     public IReadOnlyList<string> Names => order;

@@ -19,8 +19,11 @@ internal static class OptimizeStage
     /// <summary>Passes run after <c>to-fp16</c> so no back-to-back Casts or dead nodes remain.</summary>
     public static readonly string[] Fp16Cleanup = ["remove-redundant-casts", "remove-dead-nodes", "remove-unused-initializers", "topological-sort"];
 
-    public static IEnumerable<string> Gates(OptimizeSpec spec) =>
-        [.. spec.Check ? ["optimize-check"] : Array.Empty<string>(), .. spec.Fp16 is null ? [] : new[] { "fp16-check" }];
+    public static IEnumerable<string> Gates(OptimizeSpec spec) => !CpuCheckable(spec) ? []
+        : [.. spec.Check ? ["optimize-check"] : Array.Empty<string>(), .. spec.Fp16 is null ? [] : new[] { "fp16-check" }];
+
+    /// <summary>The checks run ONNX Runtime on CPU: an ort-cuda model holds CUDA-only contrib ops, its numeric gate is validate on cuda.</summary>
+    private static bool CpuCheckable(OptimizeSpec spec) => spec.Target != TargetRuntime.OrtCuda;
 
     public static void Run(RunContext ctx, OptimizeSpec spec, CancellationToken ct)
     {
@@ -42,7 +45,12 @@ internal static class OptimizeStage
             ctx.Note(stage, note);
         }
 
-        if (spec.Check)
+        if (spec.Check && !CpuCheckable(spec))
+        {
+            ctx.Note(stage, "optimize-check skipped: target ort-cuda emits CUDA-only contrib ops; the validate stage on cuda is the numeric gate");
+        }
+
+        if (spec.Check && CpuCheckable(spec))
         {
             ctx.Progress(stage, "check: original vs optimized in ONNX Runtime (CPU)");
             var check = OptimizeCheck.Run(original, optimized, new OptimizeCheckOptions
@@ -85,6 +93,11 @@ internal static class OptimizeStage
             ctx.Note(stage, "to-fp16: " + note);
         }
 
+        if (!CpuCheckable(spec))
+        {
+            return;
+        }
+
         ctx.Progress(stage, "check: original vs fp16 in ONNX Runtime (CPU)");
         var fp16Check = OptimizeCheck.Run(original, fp16Path, new OptimizeCheckOptions { Fp32Tolerance = fp16.CheckTolerance, Fp16Tolerance = fp16.CheckTolerance }, ct);
         ctx.Details["fp16Check"] = fp16Check;
@@ -118,6 +131,12 @@ internal static class OptimizeStage
             Passes = spec.Passes?.Select(p => p.Name).ToList(),
             Rules = spec.Rules?.Select(r => r.Name).ToList(),
             InputShapes = spec.InputShapes?.ToDictionary(kv => kv.Key, kv => kv.Value.Dims.ToArray(), StringComparer.Ordinal),
+            Target = spec.Target switch
+            {
+                TargetRuntime.TensorRt => OptimizeTarget.TensorRt,
+                TargetRuntime.OrtCuda => OptimizeTarget.OrtCuda,
+                _ => OptimizeTarget.Portable,
+            },
         };
         foreach (var pass in spec.Passes ?? [])
         {

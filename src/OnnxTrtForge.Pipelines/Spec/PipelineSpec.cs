@@ -44,6 +44,9 @@ public sealed record OptimizeSpec
     /// </summary>
     public IReadOnlyDictionary<string, TensorShape>? InputShapes { get; init; }
 
+    /// <summary>The runtime to prepare for (<c>forge optimize --target</c>): portable, tensorrt or ort-cuda.</summary>
+    public TargetRuntime Target { get; init; } = TargetRuntime.Portable;
+
     /// <summary>fp16 (or bf16) conversion after optimizing; absent or <c>false</c>: none.</summary>
     public Fp16Spec? Fp16 { get; init; }
 
@@ -69,6 +72,15 @@ public sealed record PassSpec
 
     [YamlIgnore]
     public SourceMark? Mark { get; init; }
+}
+
+/// <summary>The optimize stage's target (Core's OptimizeTarget, spelled as in YAML).</summary>
+public enum TargetRuntime
+{
+    Portable,
+    [YamlName("tensorrt")]
+    TensorRt,
+    OrtCuda,
 }
 
 public enum FloatTarget
