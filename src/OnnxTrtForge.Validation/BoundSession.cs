@@ -17,23 +17,20 @@ public sealed class BoundSession : IDisposable
 {
     private readonly string modelPath;
     private readonly RuntimeOptions options;
-    private readonly IReadOnlyDictionary<string, long[]> inputShapes;
     private readonly Dictionary<string, byte[]> lastUploads = new(StringComparer.Ordinal);
     private readonly RunOptions runOptions = new();
-    private State state;
+    private InferenceSession session;
+    private State? state;
+    private IReadOnlyDictionary<string, long[]>? inputShapes;
+    private IReadOnlyDictionary<string, long[]>? outputShapes;
     private int runs;
 
-    /// <param name="inputShapes">Every model input's concrete shape.</param>
-    /// <param name="outputShapes">Output shapes known before running (others are learnt from the first run).</param>
-    /// <param name="useGraph">Ask for a CUDA graph (CUDA only; also needs <see cref="RuntimeOptions.CudaGraph"/>).</param>
-    public BoundSession(string modelPath, RuntimeOptions options, IReadOnlyDictionary<string, long[]> inputShapes, IReadOnlyDictionary<string, long[]>? outputShapes, bool useGraph)
+    /// <summary>Opens the session (with a CUDA graph when <paramref name="useGraph"/>, <see cref="RuntimeOptions.CudaGraph"/> and CUDA all say so).</summary>
+    public BoundSession(string modelPath, RuntimeOptions options, bool useGraph)
     {
         this.modelPath = modelPath;
         this.options = options;
-        this.inputShapes = inputShapes;
-        var wantGraph = useGraph && options.CudaGraph && options.Device == ExecutionDevice.Cuda;
-        InferenceSession session;
-        if (wantGraph)
+        if (useGraph && options.CudaGraph && options.Device == ExecutionDevice.Cuda)
         {
             try
             {
@@ -50,15 +47,28 @@ public sealed class BoundSession : IDisposable
         {
             session = OrtSessions.Create(modelPath, options);
         }
-
-        state = new State(session, options, inputShapes, outputShapes);
     }
 
-    public InferenceSession Session => state.Session;
+    /// <summary>Opens the session and binds tensors of the given shapes at once.</summary>
+    public BoundSession(string modelPath, RuntimeOptions options, IReadOnlyDictionary<string, long[]> inputShapes, IReadOnlyDictionary<string, long[]>? outputShapes, bool useGraph)
+        : this(modelPath, options, useGraph)
+    {
+        try
+        {
+            Bind(inputShapes, outputShapes);
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
 
-    public IReadOnlyList<string> InputNames => state.Session.InputNames;
+    public InferenceSession Session => session;
 
-    public IReadOnlyList<string> OutputNames => state.Session.OutputNames;
+    public IReadOnlyList<string> InputNames => session.InputNames;
+
+    public IReadOnlyList<string> OutputNames => session.OutputNames;
 
     /// <summary>Whether runs capture and replay a CUDA graph.</summary>
     public bool CudaGraph { get; private set; }
@@ -68,14 +78,44 @@ public sealed class BoundSession : IDisposable
 
     public string Description => options.Describe() + (CudaGraph ? ", cuda graph" : "") + ", io-binding";
 
-    public TensorElementType InputType(string name) => state.Session.InputMetadata[name].ElementDataType;
+    /// <summary>Whether tensors are bound for exactly these input shapes.</summary>
+    public bool IsBoundFor(IReadOnlyDictionary<string, long[]> shapes) =>
+        inputShapes is not null && shapes.Count == inputShapes.Count && shapes.All(kv => inputShapes.TryGetValue(kv.Key, out var d) && d.SequenceEqual(kv.Value));
 
-    public DeviceTensor Input(string name) => state.Inputs[name];
+    /// <summary>
+    /// Allocates and binds every input (shapes required) and the outputs whose shapes are given. Binding again with
+    /// other shapes replaces the tensors; a session that has captured a CUDA graph is reopened first (its graph reads the
+    /// old addresses).
+    /// </summary>
+    public void Bind(IReadOnlyDictionary<string, long[]> inputs, IReadOnlyDictionary<string, long[]>? outputs)
+    {
+        state?.Dispose();
+        state = null;
+        lastUploads.Clear();
+        if (CudaGraph && runs > 0)
+        {
+            session.Dispose();
+            session = OrtSessions.Create(modelPath, options, captureGraph: true);
+            runs = 0;
+        }
+
+        inputShapes = inputs;
+        outputShapes = outputs;
+        state = new State(session, options, inputs, outputs);
+    }
+
+    public TensorElementType InputType(string name) => session.InputMetadata[name].ElementDataType;
+
+    public TensorElementType OutputType(string name) => session.OutputMetadata[name].ElementDataType;
+
+    public DeviceTensor Input(string name) => Bound.Inputs[name];
 
     /// <summary>An output's device tensor; outputs of open shape exist only after the first run.</summary>
-    public DeviceTensor Output(string name) => state.Outputs.TryGetValue(name, out var t)
+    public DeviceTensor Output(string name) => Bound.Outputs.TryGetValue(name, out var t)
         ? t
         : throw new InvalidOperationException($"output '{name}' is bound by memory info until the first run");
+
+    private State Bound => state ?? throw new InvalidOperationException("nothing is bound yet");
 
     /// <summary>Writes an input's data to its device tensor (kept on the host too, to write it again should the session be reopened).</summary>
     public void Upload(string name, ReadOnlySpan<byte> data)
@@ -86,50 +126,69 @@ public sealed class BoundSession : IDisposable
         }
 
         data.CopyTo(copy);
-        state.Inputs[name].Upload(data);
+        Bound.Inputs[name].Upload(data);
     }
 
-    /// <summary>One synchronous run: when it returns, the outputs are on the device.</summary>
+    /// <summary>One synchronous run: when it returns, the outputs are on the device. A failure is one line naming the model and the shapes.</summary>
     public void Run()
     {
         try
         {
-            state.Run(runOptions);
+            RunOnce();
+        }
+        catch (OnnxRuntimeException e)
+        {
+            var shapes = string.Join(", ", (inputShapes ?? new Dictionary<string, long[]>()).Select(kv => $"{kv.Key} [{string.Join(",", kv.Value)}]"));
+            throw new ForgeInputException($"{modelPath}: ONNX Runtime failed on {shapes} ({Description}): {OrtSessions.FirstLine(e.Message)}", e);
+        }
+
+        runs++;
+    }
+
+    private void RunOnce()
+    {
+        var bound = Bound;
+        try
+        {
+            bound.Run(runOptions);
         }
         catch (OnnxRuntimeException e) when (CudaGraph && runs < 2)
         {
             // the capture happens on the first runs: a refusal there (an op that cannot be captured) falls back
             CudaGraph = false;
             GraphNote = $"ONNX Runtime could not capture a CUDA graph ({OrtSessions.FirstLine(e.Message)}); ran without it";
-            state.Dispose();
-            state = new State(OrtSessions.Create(modelPath, options), options, inputShapes, null);
+            bound.Dispose();
+            state = null;
+            session.Dispose();
+            session = OrtSessions.Create(modelPath, options);
+            state = bound = new State(session, options, inputShapes!, outputShapes);
             foreach (var (name, data) in lastUploads)
             {
-                state.Inputs[name].Upload(data);
+                bound.Inputs[name].Upload(data);
             }
 
-            state.Run(runOptions);
+            bound.Run(runOptions);
         }
-
-        runs++;
     }
 
     public void Dispose()
     {
-        state.Dispose();
+        state?.Dispose();
+        session.Dispose();
         runOptions.Dispose();
     }
 
-    /// <summary>A session with its binding and its device tensors.</summary>
+    /// <summary>A binding with its device tensors (the session belongs to the <see cref="BoundSession"/>).</summary>
     private sealed class State : IDisposable
     {
+        private readonly InferenceSession session;
         private readonly OrtIoBinding binding;
         private readonly DeviceMemory memory;
         private bool outputsResolved;
 
         public State(InferenceSession session, RuntimeOptions options, IReadOnlyDictionary<string, long[]> inputShapes, IReadOnlyDictionary<string, long[]>? outputShapes)
         {
-            Session = session;
+            this.session = session;
             memory = new DeviceMemory(session, options);
             binding = session.CreateIoBinding();
             try
@@ -169,15 +228,13 @@ public sealed class BoundSession : IDisposable
             }
         }
 
-        public InferenceSession Session { get; }
-
         public Dictionary<string, DeviceTensor> Inputs { get; } = new(StringComparer.Ordinal);
 
         public Dictionary<string, DeviceTensor> Outputs { get; } = new(StringComparer.Ordinal);
 
         public void Run(RunOptions runOptions)
         {
-            Session.RunWithBinding(runOptions, binding);
+            session.RunWithBinding(runOptions, binding);
             if (outputsResolved)
             {
                 return;
@@ -195,11 +252,11 @@ public sealed class BoundSession : IDisposable
             }
 
             binding.ClearBoundOutputs();
-            foreach (var name in Session.OutputNames)
+            foreach (var name in session.OutputNames)
             {
                 if (!Outputs.TryGetValue(name, out var tensor))
                 {
-                    tensor = memory.Allocate(Session.OutputMetadata[name].ElementDataType, shapes[name]);
+                    tensor = memory.Allocate(session.OutputMetadata[name].ElementDataType, shapes[name]);
                     Outputs[name] = tensor;
                 }
 
@@ -218,7 +275,6 @@ public sealed class BoundSession : IDisposable
             }
 
             memory.Dispose();
-            Session.Dispose();
         }
     }
 }
