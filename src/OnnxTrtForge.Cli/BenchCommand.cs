@@ -192,10 +192,10 @@ internal static class BenchCommand
     private static void Print(OrtBenchResult result)
     {
         var console = AnsiConsole.Console;
-        var table = new Table().Border(TableBorder.Rounded).AddColumn(new TableColumn("model").NoWrap()).AddColumn(new TableColumn("runs").RightAligned());
+        var table = new Table().Border(TableBorder.Rounded).AddColumn(new TableColumn("model")).AddColumn(new TableColumn("runs").RightAligned().NoWrap());
         foreach (var c in new[] { "min", "median", "mean", "p90", "max" })
         {
-            table.AddColumn(new TableColumn(c).RightAligned());
+            table.AddColumn(new TableColumn(c).RightAligned().NoWrap());
         }
 
         table.Caption("ms per synchronous run");

@@ -7,8 +7,8 @@ namespace OnnxTrtForge.Validation;
 /// <summary>
 /// A session run through an <see cref="OrtIoBinding"/> over tensors resident on its device: inputs are allocated once
 /// and written by explicit copies, outputs are allocated once from their shapes (where the model leaves an output's shape
-/// open, the first run lets ONNX Runtime allocate it on the device, and from then on a tensor of the shape it produced is
-/// bound), so every run after the first reads and writes the same addresses. That is what CUDA graph capture needs: with
+/// open, the first run lets ONNX Runtime allocate it on the device, and from then on that very tensor stays bound), so
+/// every run after the first reads and writes the same addresses, and a run has finished on the device when it returns. That is what CUDA graph capture needs: with
 /// <see cref="RuntimeOptions.CudaGraph"/> on CUDA the session is opened with <c>enable_cuda_graph</c>; when ONNX Runtime
 /// refuses it (at session creation, or at the capture run) the session is reopened without it, the inputs are written
 /// again from their last uploads, and <see cref="GraphNote"/> says why.
@@ -185,6 +185,7 @@ public sealed class BoundSession : IDisposable
         private readonly OrtIoBinding binding;
         private readonly DeviceMemory memory;
         private bool outputsResolved;
+        private IDisposable? produced;
 
         public State(InferenceSession session, RuntimeOptions options, IReadOnlyDictionary<string, long[]> inputShapes, IReadOnlyDictionary<string, long[]>? outputShapes)
         {
@@ -235,32 +236,27 @@ public sealed class BoundSession : IDisposable
         public void Run(RunOptions runOptions)
         {
             session.RunWithBinding(runOptions, binding);
+            memory.Synchronize();
             if (outputsResolved)
             {
                 return;
             }
 
-            // the first run told us the open output shapes: from now on every output has a fixed buffer
-            var shapes = new Dictionary<string, long[]>(StringComparer.Ordinal);
-            using (var produced = binding.GetOutputValues())
-            {
-                var names = binding.GetOutputNames();
-                for (var i = 0; i < names.Length; i++)
-                {
-                    shapes[names[i]] = produced.ElementAt(i).GetTensorTypeAndShape().Shape;
-                }
-            }
-
+            // The first run allocated the open outputs on the device. They stay bound where they are: with a CUDA graph,
+            // ONNX Runtime captured within that same first Run call, and its replays write to exactly these addresses.
+            var values = binding.GetOutputValues();
+            produced = values;
+            var names = binding.GetOutputNames();
             binding.ClearBoundOutputs();
-            foreach (var name in session.OutputNames)
+            for (var i = 0; i < names.Length; i++)
             {
-                if (!Outputs.TryGetValue(name, out var tensor))
+                if (!Outputs.TryGetValue(names[i], out var tensor))
                 {
-                    tensor = memory.Allocate(session.OutputMetadata[name].ElementDataType, shapes[name]);
-                    Outputs[name] = tensor;
+                    tensor = memory.Adopt(values.ElementAt(i));
+                    Outputs[names[i]] = tensor;
                 }
 
-                binding.BindOutput(name, tensor.Value);
+                binding.BindOutput(names[i], tensor.Value);
             }
 
             outputsResolved = true;
@@ -274,6 +270,7 @@ public sealed class BoundSession : IDisposable
                 t.Dispose();
             }
 
+            produced?.Dispose();
             memory.Dispose();
         }
     }

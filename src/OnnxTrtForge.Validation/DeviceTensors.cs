@@ -56,28 +56,49 @@ public sealed class DeviceMemory : IDisposable
         }
     }
 
+    /// <summary>
+    /// Takes a tensor ONNX Runtime allocated in this memory (an output it produced) as a device tensor, so that it can be
+    /// bound again at the same address: a CUDA graph captured on the run that produced it writes there on every replay.
+    /// The OrtValue stays owned by the caller.
+    /// </summary>
+    public DeviceTensor Adopt(OrtValue value)
+    {
+        var info = value.GetTensorTypeAndShape();
+        var bytes = info.ElementCount * ElementSize(info.ElementDataType);
+        return new DeviceTensor(this, value, null, info.ElementDataType, info.Shape, bytes, ownsValue: false);
+    }
+
     /// <summary>Copies host bytes into a device tensor (synchronous: the data is on the device when this returns).</summary>
     internal void Upload(DeviceTensor target, ReadOnlySpan<byte> source)
     {
-        if (target.Allocation is null)
+        if (cudaAllocator is null)
         {
             source.CopyTo(target.Value.GetTensorMutableRawData());
             return;
         }
 
-        CudaRuntime.CopyToDevice(DeviceId, target.Allocation.DangerousGetHandle(), source);
+        CudaRuntime.CopyToDevice(DeviceId, target.Address, source);
     }
 
     /// <summary>Copies a device tensor into host bytes; call after the run that wrote it has returned.</summary>
     internal void Download(DeviceTensor source, Span<byte> target)
     {
-        if (source.Allocation is null)
+        if (cudaAllocator is null)
         {
             source.Value.GetTensorMutableRawData().CopyTo(target);
             return;
         }
 
-        CudaRuntime.CopyToHost(DeviceId, target, source.Allocation.DangerousGetHandle());
+        CudaRuntime.CopyToHost(DeviceId, target, source.Address);
+    }
+
+    /// <summary>Waits for everything queued on the device (no-op on CPU), so a timed run is a finished run.</summary>
+    public void Synchronize()
+    {
+        if (cudaAllocator is not null)
+        {
+            CudaRuntime.Synchronize(DeviceId);
+        }
     }
 
     public static long ElementSize(TensorElementType type) => type switch
@@ -101,14 +122,19 @@ public sealed class DeviceTensor : IDisposable
 {
     private readonly DeviceMemory memory;
 
-    internal DeviceTensor(DeviceMemory memory, OrtValue value, OrtMemoryAllocation? allocation, TensorElementType type, long[] dims, long bytes)
+    private readonly OrtMemoryAllocation? allocation;
+    private readonly bool ownsValue;
+
+    internal DeviceTensor(DeviceMemory memory, OrtValue value, OrtMemoryAllocation? allocation, TensorElementType type, long[] dims, long bytes, bool ownsValue = true)
     {
         this.memory = memory;
+        this.allocation = allocation;
+        this.ownsValue = ownsValue;
         Value = value;
-        Allocation = allocation;
         ElementType = type;
         Dims = dims;
         ByteLength = bytes;
+        Address = allocation?.DangerousGetHandle() ?? (memory.Device == ExecutionDevice.Cuda ? DataAddress(value) : 0);
     }
 
     public OrtValue Value { get; }
@@ -119,8 +145,12 @@ public sealed class DeviceTensor : IDisposable
 
     public long ByteLength { get; }
 
-    /// <summary>The device allocation (CUDA); null where the tensor is host memory.</summary>
-    internal OrtMemoryAllocation? Allocation { get; }
+    /// <summary>The data's address in device memory (CUDA); never read through on the host.</summary>
+    internal nint Address { get; }
+
+    /// <summary>A tensor's data pointer, taken without reading through it (for a CUDA tensor it is a device address).</summary>
+    private static unsafe nint DataAddress(OrtValue value) =>
+        (nint)System.Runtime.CompilerServices.Unsafe.AsPointer(ref MemoryMarshal.GetReference(value.GetTensorMutableRawData()));
 
     public void Upload(ReadOnlySpan<byte> source)
     {
@@ -150,8 +180,12 @@ public sealed class DeviceTensor : IDisposable
 
     public void Dispose()
     {
-        Value.Dispose();
-        Allocation?.Dispose();
+        if (ownsValue)
+        {
+            Value.Dispose();
+        }
+
+        allocation?.Dispose();
     }
 }
 
@@ -175,6 +209,12 @@ internal static partial class CudaRuntime
             Check(cudaMemcpy(destination, (nint)p, (nuint)source.Length, HostToDevice), "cudaMemcpy host→device");
         }
 
+        Check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
+    }
+
+    public static void Synchronize(int deviceId)
+    {
+        Check(cudaSetDevice(deviceId), "cudaSetDevice");
         Check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
     }
 
