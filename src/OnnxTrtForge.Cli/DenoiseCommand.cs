@@ -31,7 +31,7 @@ internal static class DenoiseCommand
             var result = await Denoiser.RunAsync(request, null, ct);
             var share = result.PredictorTime / result.Elapsed;
             Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"wrote {request.OutputPath} [{string.Join("x", result.FinalLatents.Dims)}]: {result.Timesteps.Count} steps in {result.Elapsed.TotalSeconds:F2} s ({result.StepsPerSecond:F2} steps/s, model {share:P1} of the loop)"));
+                $"wrote {request.OutputPath} [{string.Join("x", result.FinalLatents.Dims)}]: {result.Timesteps.Count} steps in {result.Elapsed.TotalSeconds:F2} s ({result.StepsPerSecond:F2} steps/s, model {share:P1} of the loop{(result.Overhead is { } o ? $", loop overhead over bare session runs {o:P2}" : "")})"));
             if (request.TrajectoryPath is not null)
             {
                 Console.Out.WriteLine($"wrote {request.TrajectoryPath} [{string.Join("x", result.Trajectory!.Dims)}]");
@@ -60,10 +60,11 @@ internal sealed class LoopOptions
     private readonly Option<string> device = new("--device") { Description = "cpu or cuda (ONNX Runtime's CUDA provider).", DefaultValueFactory = _ => "cpu" };
     private readonly Option<int> threads = new("--threads") { Description = "ONNX Runtime intra-op threads (0: its default).", DefaultValueFactory = _ => 0 };
     private readonly Option<bool> tf32 = new("--tf32") { Description = "CUDA: allow TF32 convolutions and matrix products (faster, ~1e-3 off fp32)." };
+    private readonly Option<bool> noCudaGraph = new("--no-cuda-graph") { Description = "CUDA: run every step as a plain session run instead of replaying one captured CUDA graph." };
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { scheduler, karras, steps, guidance, latents, embeddings, semantics, spacing, stepsOffset, eta, seed, device, threads, tf32 })
+        foreach (var option in new Option[] { scheduler, karras, steps, guidance, latents, embeddings, semantics, spacing, stepsOffset, eta, seed, device, threads, tf32, noCudaGraph })
         {
             command.Options.Add(option);
         }
@@ -133,5 +134,6 @@ internal sealed class LoopOptions
         },
         Threads = parse.GetValue(threads),
         AllowTf32 = parse.GetValue(tf32),
+        CudaGraph = !parse.GetValue(noCudaGraph),
     };
 }

@@ -38,7 +38,9 @@ internal static class OptimizeCommand
         var targetRuntime = new Option<string>("--target") { Description = "Runtime to prepare for: portable (standard ops), tensorrt (fails on non-standard ops), ort-cuda (ONNX Runtime CUDA contrib-op fusions).", DefaultValueFactory = _ => "portable" };
         targetRuntime.AcceptOnlyFromAmong([.. OptimizeTargets.Names]);
         var nodeBlock = new Option<string?>("--node-block-list") { Description = "to-fp16: comma-separated node names kept in float32." };
-        var command = new Command("optimize", "Rewrite what runtimes reject, fold constants and clean up the graph.") { model, output, passes, rules, report, check, iterations, validateEach, external, inputShapes, fp16, to, keepIo, opBlock, nodeBlock, targetRuntime };
+        var device = new Option<string>("--device") { Description = "--check: run both models on cpu or cuda (ONNX Runtime's CUDA provider).", DefaultValueFactory = _ => "cpu" };
+        var deviceId = new Option<int>("--device-id") { Description = "--check: the CUDA device.", DefaultValueFactory = _ => 0 };
+        var command = new Command("optimize", "Rewrite what runtimes reject, fold constants and clean up the graph.") { model, output, passes, rules, report, check, iterations, validateEach, external, inputShapes, fp16, to, keepIo, opBlock, nodeBlock, targetRuntime, device, deviceId };
         command.SetAction((parse, cancellationToken) =>
         {
             var input = parse.GetValue(model)!;
@@ -51,6 +53,17 @@ internal static class OptimizeCommand
             if (parse.GetValue(report) is { } requestedReport)
             {
                 OptimizeReportWriter.CheckPath(requestedReport);
+            }
+
+            var checkDevice = parse.GetValue(device) switch
+            {
+                "cpu" => ExecutionDevice.Cpu,
+                "cuda" or "gpu" => ExecutionDevice.Cuda,
+                var other => throw new ForgeInputException($"--device {other}: expected cpu or cuda"),
+            };
+            if (!parse.GetValue(check) && (parse.GetResult(device) is { Implicit: false } || parse.GetResult(deviceId) is { Implicit: false }))
+            {
+                throw new ForgeInputException("--device and --device-id choose where --check runs; add --check");
             }
 
             var passList = SplitList(parse.GetValue(passes));
@@ -84,7 +97,11 @@ internal static class OptimizeCommand
             }
 
             // a mixed-precision result is held to the fp16 acceptance figure (rel L2 1e-2 vs the float32 original)
-            var checkOptions = options.Fp16 is null ? null : new OptimizeCheckOptions { Fp32Tolerance = 1e-2, Fp16Tolerance = 1e-2 };
+            var checkOptions = (options.Fp16 is null ? new OptimizeCheckOptions() : new OptimizeCheckOptions { Fp32Tolerance = 1e-2, Fp16Tolerance = 1e-2 }) with
+            {
+                Device = checkDevice,
+                DeviceId = parse.GetValue(deviceId),
+            };
             var checkResult = OptimizeCheck.Run(input, target, checkOptions, cancellationToken);
             Print(checkResult);
             return Task.FromResult(checkResult.Passed ? ExitCode.Ok : ExitCode.OutOfTolerance);
@@ -162,7 +179,7 @@ internal static class OptimizeCommand
     private static void Print(OptimizeCheckResult c)
     {
         var console = AnsiConsole.Console;
-        console.MarkupLine($"check: optimized vs {Markup.Escape(c.Reference)} on {Markup.Escape(c.Inputs)} (ONNX Runtime CPU, optimizations off)");
+        console.MarkupLine($"check: optimized vs {Markup.Escape(c.Reference)} on {Markup.Escape(c.Inputs)} ({Markup.Escape(c.Runtime)}, optimizations off)");
         var table = new Table().Border(TableBorder.Rounded).AddColumns("inputs", "output", "type", "rel L2", "max |diff|", "tolerance", "");
         foreach (var o in c.Outputs)
         {

@@ -30,6 +30,12 @@ public sealed record DenoiseSpec
 public sealed record DenoiseResult(Tensor FinalLatents, Tensor? Trajectory, IReadOnlyList<double> Timesteps, TimeSpan Elapsed, TimeSpan PredictorTime)
 {
     public double StepsPerSecond => Timesteps.Count / Elapsed.TotalSeconds;
+
+    /// <summary>Time inside the bare session runs (no copies, conversions or scheduler math); null where the predictor does not say.</summary>
+    public TimeSpan? SessionTime { get; init; }
+
+    /// <summary>The loop's time over bare session runs, minus one (what the copies, conversions and the host scheduler cost).</summary>
+    public double? Overhead => SessionTime is { Ticks: > 0 } s ? (Elapsed / s) - 1 : null;
 }
 
 /// <summary>The start of a loop, resolved once so that two models can run from exactly the same state.</summary>
@@ -144,7 +150,9 @@ public sealed record DenoiseStart(double[] Latents, long[] LatentDims, float[] E
 
 /// <summary>
 /// One denoising loop, advanced a step at a time (the validator runs two in lockstep). Latents are kept in double;
-/// the model's input batch, its raw prediction and the guided noise live in buffers allocated once.
+/// the model's input batch, its raw prediction and the guided noise live in buffers allocated once. Guidance and the
+/// scheduler step run here, in C# on the host, whatever device runs the UNet: only the latent batch goes to the
+/// predictor and only its noise prediction comes back (an <see cref="OnnxNoisePredictor"/> keeps its tensors on the device).
 /// </summary>
 public sealed class DenoiseRun
 {

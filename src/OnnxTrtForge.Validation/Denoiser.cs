@@ -16,7 +16,7 @@ public static class Denoiser
     {
         using var unet = new OnnxNoisePredictor(request.ModelPath, request.Runtime);
         var spec = request.Spec with { RecordTrajectory = request.TrajectoryPath is not null };
-        var result = await DenoiseLoop.RunAsync(unet, spec, progress, ct).ConfigureAwait(false);
+        var result = await DenoiseLoop.RunAsync(unet, spec, progress, ct).ConfigureAwait(false) with { SessionTime = unet.SessionTime };
         ct.ThrowIfCancellationRequested();
         OnnxWriter.SaveTensor(result.FinalLatents.WithName("latents"), request.OutputPath);
         if (request.TrajectoryPath is not null)

@@ -14,7 +14,8 @@ public interface INoisePredictor : IDisposable
 
     /// <param name="sample">Latent batch, NCHW, <paramref name="sampleDims"/>.</param>
     /// <param name="timestep">The scheduler's timestep value (converted to the model's timestep type).</param>
-    /// <param name="embeddings">Text embeddings, <paramref name="embeddingDims"/>.</param>
+    /// <param name="embeddings">Text embeddings, <paramref name="embeddingDims"/>. The same memory passed again is taken to
+    /// hold the same values (a loop's embeddings never change), so a predictor may keep them resident on its device.</param>
     /// <param name="noise">Receives the prediction, the sample's shape.</param>
     ValueTask PredictAsync(ReadOnlyMemory<float> sample, long[] sampleDims, double timestep, ReadOnlyMemory<float> embeddings, long[] embeddingDims, Memory<float> noise, CancellationToken ct);
 }

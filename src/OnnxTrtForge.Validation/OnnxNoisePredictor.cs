@@ -6,17 +6,22 @@ using OnnxTrtForge.Core.Ir;
 namespace OnnxTrtForge.Validation;
 
 /// <summary>
-/// A UNet run by ONNX Runtime. Input and output buffers (and the OrtValues over them) are allocated at the first call
-/// and reused for every later step of the same shape; float16 models get their inputs converted into and their
-/// outputs out of half buffers, and the timestep is written in the model's declared type and shape.
+/// A UNet run by ONNX Runtime through an <see cref="OrtIoBinding"/> (<see cref="BoundSession"/>): sample, timestep,
+/// embeddings and the noise prediction are tensors allocated once on the session's device (GPU memory on CUDA) for the
+/// loop's shapes. The embeddings are uploaded once and stay resident; every step only the latent batch goes in and the
+/// noise prediction comes out (the small copies that cross PCIe), into the same device buffers, so on CUDA the run is
+/// captured once as a CUDA graph and replayed per step (<see cref="RuntimeOptions.CudaGraph"/>; when ONNX Runtime
+/// refuses, the loop runs without and <see cref="Description"/> says why). The scheduler math stays in C# on the host,
+/// in double (<see cref="DenoiseRun"/>): the device does nothing but the UNet. float16 models get their inputs converted
+/// into, and their outputs out of, half on the host; the timestep is written in the model's declared type and shape.
+/// On CPU the numbers are exactly those of a plain <c>session.Run</c> over host arrays.
 /// </summary>
 public sealed class OnnxNoisePredictor : INoisePredictor
 {
-    private readonly InferenceSession session;
-    private readonly RunOptions runOptions = new();
-    private readonly string[] inputNames;
-    private readonly string[] outputNames;
-    private Bindings? bindings;
+    private readonly string modelPath;
+    private readonly BoundSession bound;
+    private Staging? staging;
+    private ReadOnlyMemory<float> uploadedEmbeddings;
 
     public OnnxNoisePredictor(string modelPath, RuntimeOptions options)
         : this(modelPath, UnetSignature.FromModelFile(modelPath), options)
@@ -26,52 +31,118 @@ public sealed class OnnxNoisePredictor : INoisePredictor
     public OnnxNoisePredictor(string modelPath, UnetSignature signature, RuntimeOptions options)
     {
         Signature = signature;
-        session = OrtSessions.Create(modelPath, options);
-        Description = $"{modelPath} ({options.Describe()})";
-        inputNames = [signature.Sample.Name, signature.Timestep.Name, signature.Embeddings.Name];
-        outputNames = [signature.Output.Name];
+        this.modelPath = modelPath;
+        bound = new BoundSession(modelPath, options, useGraph: true);
     }
 
     public UnetSignature Signature { get; }
 
-    public string Description { get; }
+    public string Description => $"{modelPath} ({bound.Description}{(bound.GraphNote is { } note ? "; " + note : "")})";
 
-    /// <summary>Time spent inside <see cref="InferenceSession.Run(RunOptions, IReadOnlyCollection{string}, IReadOnlyCollection{OrtValue}, IReadOnlyCollection{string}, IReadOnlyCollection{OrtValue})"/> alone.</summary>
+    /// <summary>Time spent inside the bare session runs alone (no copies, no conversions, no scheduler).</summary>
     public TimeSpan SessionTime { get; private set; }
+
+    /// <summary>Session runs so far.</summary>
+    public int Runs { get; private set; }
 
     public ValueTask PredictAsync(ReadOnlyMemory<float> sample, long[] sampleDims, double timestep, ReadOnlyMemory<float> embeddings, long[] embeddingDims, Memory<float> noise, CancellationToken ct)
     {
         ct.ThrowIfCancellationRequested();
-        var b = bindings;
-        if (b is null || !b.Matches(sampleDims, embeddingDims))
+        var s = Signature;
+        long[] timestepDims = s.Timestep.Rank == 0 ? [] : [s.Timestep.Dims[0] < 0 ? sampleDims[0] : s.Timestep.Dims[0]];
+        var shapes = new Dictionary<string, long[]>(StringComparer.Ordinal)
         {
-            b?.Dispose();
-            b = bindings = new Bindings(Signature, sampleDims, embeddingDims);
+            [s.Sample.Name] = sampleDims,
+            [s.Timestep.Name] = timestepDims,
+            [s.Embeddings.Name] = embeddingDims,
+        };
+        if (staging is null || !bound.IsBoundFor(shapes))
+        {
+            bound.Bind(shapes, new Dictionary<string, long[]>(StringComparer.Ordinal) { [s.Output.Name] = sampleDims });
+            staging = new Staging(s, sampleDims, embeddingDims, timestepDims);
+            uploadedEmbeddings = default;
         }
 
-        b.Sample.Write(sample.Span);
-        b.Embeddings.Write(embeddings.Span);
-        b.WriteTimestep(timestep);
+        if (!embeddings.Equals(uploadedEmbeddings))
+        {
+            bound.Upload(s.Embeddings.Name, staging.Embeddings.Encode(embeddings.Span));
+            uploadedEmbeddings = embeddings;
+        }
+
+        bound.Upload(s.Sample.Name, staging.Sample.Encode(sample.Span));
+        bound.Upload(s.Timestep.Name, staging.Timestep(timestep));
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        try
-        {
-            session.Run(runOptions, inputNames, b.Inputs, outputNames, b.Outputs);
-        }
-        catch (OnnxRuntimeException e)
-        {
-            throw new ForgeInputException($"{Description}: ONNX Runtime failed on sample [{string.Join(",", sampleDims)}], embeddings [{string.Join(",", embeddingDims)}]: {OrtSessions.FirstLine(e.Message)}", e);
-        }
-
+        bound.Run();
         SessionTime += System.Diagnostics.Stopwatch.GetElapsedTime(started);
-        b.Output.Read(noise.Span);
+        Runs++;
+        staging.Output.Decode(bound.Output(s.Output.Name), noise.Span);
         return ValueTask.CompletedTask;
     }
 
-    public void Dispose()
+    public void Dispose() => bound.Dispose();
+
+    /// <summary>A float tensor's host side: float32 passes through as bytes, float16 goes through a half array.</summary>
+    private sealed class HostSide(DataType type, long[] dims)
     {
-        bindings?.Dispose();
-        runOptions.Dispose();
-        session.Dispose();
+        private readonly Half[]? half = type == DataType.Float16 ? new Half[checked((int)dims.Aggregate(1L, (a, d) => a * d))] : null;
+
+        public ReadOnlySpan<byte> Encode(ReadOnlySpan<float> values)
+        {
+            if (half is null)
+            {
+                return MemoryMarshal.AsBytes(values);
+            }
+
+            for (var i = 0; i < half.Length; i++)
+            {
+                half[i] = (Half)values[i];
+            }
+
+            return MemoryMarshal.AsBytes(half.AsSpan());
+        }
+
+        public void Decode(DeviceTensor tensor, Span<float> values)
+        {
+            if (half is null)
+            {
+                tensor.Download(values);
+                return;
+            }
+
+            tensor.Download(half.AsSpan());
+            for (var i = 0; i < half.Length; i++)
+            {
+                values[i] = (float)half[i];
+            }
+        }
+    }
+
+    /// <summary>Host staging for one set of loop shapes.</summary>
+    private sealed class Staging(UnetSignature signature, long[] sampleDims, long[] embeddingDims, long[] timestepDims)
+    {
+        private readonly int timestepCount = (int)timestepDims.Aggregate(1L, (a, d) => a * d);
+
+        public HostSide Sample { get; } = new(signature.Sample.Type, sampleDims);
+
+        public HostSide Embeddings { get; } = new(signature.Embeddings.Type, embeddingDims);
+
+        public HostSide Output { get; } = new(signature.Output.Type, sampleDims);
+
+        /// <summary>The timestep, every element, in the model's declared type (integers rounded).</summary>
+        public byte[] Timestep(double t)
+        {
+            var values = new double[timestepCount];
+            var integer = signature.Timestep.Type is DataType.Int64 or DataType.Int32;
+            values.AsSpan().Fill(integer ? Math.Round(t) : t);
+            return BenchShapes.Encode(signature.Timestep.Type switch
+            {
+                DataType.Float16 => TensorElementType.Float16,
+                DataType.Double => TensorElementType.Double,
+                DataType.Int64 => TensorElementType.Int64,
+                DataType.Int32 => TensorElementType.Int32,
+                _ => TensorElementType.Float,
+            }, values);
+        }
     }
 
     /// <summary>A float or float16 buffer with its OrtValue.</summary>
@@ -128,80 +199,5 @@ public sealed class OnnxNoisePredictor : INoisePredictor
         }
 
         public void Dispose() => Value.Dispose();
-    }
-
-    private sealed class Bindings : IDisposable
-    {
-        private readonly long[] sampleDims;
-        private readonly long[] embeddingDims;
-        private readonly Array timestepArray;
-
-        public Bindings(UnetSignature signature, long[] sampleDims, long[] embeddingDims)
-        {
-            this.sampleDims = sampleDims;
-            this.embeddingDims = embeddingDims;
-            Sample = new Buffer(signature.Sample.Type, sampleDims);
-            Embeddings = new Buffer(signature.Embeddings.Type, embeddingDims);
-            Output = new Buffer(signature.Output.Type, sampleDims);
-            long[] timestepDims = signature.Timestep.Rank == 0 ? [] : [signature.Timestep.Dims[0] < 0 ? sampleDims[0] : signature.Timestep.Dims[0]];
-            var count = (int)timestepDims.Aggregate(1L, (a, d) => a * d);
-            (timestepArray, Timestep) = signature.Timestep.Type switch
-            {
-                DataType.Float16 => Create(new Float16[count], timestepDims),
-                DataType.Double => Create(new double[count], timestepDims),
-                DataType.Int64 => Create(new long[count], timestepDims),
-                DataType.Int32 => Create(new int[count], timestepDims),
-                _ => Create(new float[count], timestepDims),
-            };
-            Inputs = [Sample.Value, Timestep, Embeddings.Value];
-            Outputs = [Output.Value];
-        }
-
-        public Buffer Sample { get; }
-
-        public Buffer Embeddings { get; }
-
-        public Buffer Output { get; }
-
-        public OrtValue Timestep { get; }
-
-        public OrtValue[] Inputs { get; }
-
-        public OrtValue[] Outputs { get; }
-
-        public bool Matches(long[] sample, long[] embeddings) => sample.SequenceEqual(sampleDims) && embeddings.SequenceEqual(embeddingDims);
-
-        public void WriteTimestep(double t)
-        {
-            switch (timestepArray)
-            {
-                case Float16[] h:
-                    MemoryMarshal.Cast<Float16, Half>(h.AsSpan()).Fill((Half)t);
-                    break;
-                case double[] d:
-                    d.AsSpan().Fill(t);
-                    break;
-                case long[] l:
-                    l.AsSpan().Fill((long)Math.Round(t));
-                    break;
-                case int[] i:
-                    i.AsSpan().Fill((int)Math.Round(t));
-                    break;
-                case float[] f:
-                    f.AsSpan().Fill((float)t);
-                    break;
-            }
-        }
-
-        private static (Array, OrtValue) Create<T>(T[] array, long[] dims)
-            where T : unmanaged => (array, OrtValue.CreateTensorValueFromMemory(array, dims));
-
-        public void Dispose()
-        {
-            Sample.Dispose();
-            Embeddings.Dispose();
-            Output.Dispose();
-            Timestep.Dispose();
-        }
     }
 }

@@ -23,6 +23,12 @@ public sealed record OptimizeCheckOptions
 
     /// <summary>At most this many test_data_set_* folders are run.</summary>
     public int MaxDataSets { get; init; } = 3;
+
+    /// <summary>Where both models run (<c>--device</c>); an op the device has no kernel for in the optimized model is bad input (exit 2).</summary>
+    public ExecutionDevice Device { get; init; } = ExecutionDevice.Cpu;
+
+    /// <summary>The CUDA device (<c>--device-id</c>).</summary>
+    public int DeviceId { get; init; }
 }
 
 /// <summary>One output of one input set compared with the reference.</summary>
@@ -31,6 +37,9 @@ public sealed record OutputCheck(string DataSet, string Output, string ElementTy
 /// <summary>The outcome of <c>--check</c>: what the optimized model was compared with, and each output's figures.</summary>
 public sealed record OptimizeCheckResult(string Reference, string Inputs, IReadOnlyList<OutputCheck> Outputs, IReadOnlyList<string> Notes)
 {
+    /// <summary>The runtime both models ran in.</summary>
+    public string Runtime { get; init; } = new RuntimeOptions().Describe();
+
     public bool Passed => Outputs.Count > 0 && Outputs.All(o => o.Passed);
 }
 
@@ -47,7 +56,8 @@ public static class OptimizeCheck
     {
         options ??= new OptimizeCheckOptions();
         var notes = new List<string>();
-        using var optimized = Open(optimizedPath, out var optimizedError) ?? throw new PassFailedException($"{optimizedPath}: ONNX Runtime cannot load the optimized model: {optimizedError}");
+        var runtime = new RuntimeOptions { Optimize = false, Device = options.Device, DeviceId = options.DeviceId };
+        using var optimized = Open(optimizedPath, runtime, out var optimizedError, missingKernelIsBadInput: true) ?? throw new PassFailedException($"{optimizedPath}: ONNX Runtime cannot load the optimized model: {optimizedError}");
         var sets = LoadDataSets(Path.GetDirectoryName(Path.GetFullPath(originalPath))!, optimized, options.MaxDataSets);
         var inputsDescription = sets.Count > 0 ? string.Join(", ", sets.Select(s => s.Name)) : $"random inputs (seed {options.Seed})";
         if (sets.Count == 0)
@@ -56,7 +66,7 @@ public static class OptimizeCheck
         }
 
         string reference;
-        var referenceSession = Open(originalPath, out var originalError);
+        var referenceSession = Open(originalPath, runtime, out var originalError);
         string? tempDir = null;
         try
         {
@@ -80,7 +90,7 @@ public static class OptimizeCheck
                     OnnxWriter.Save(original, rewrittenPath);
                 }
 
-                referenceSession = Open(rewrittenPath, out var rewrittenError) ?? throw new PassFailedException($"{originalPath}: neither the original nor its rewritten form loads in ONNX Runtime: {rewrittenError}");
+                referenceSession = Open(rewrittenPath, runtime, out var rewrittenError) ?? throw new PassFailedException($"{originalPath}: neither the original nor its rewritten form loads in ONNX Runtime: {rewrittenError}");
                 reference = "original after rewrite rules";
             }
 
@@ -102,7 +112,7 @@ public static class OptimizeCheck
                 }
             }
 
-            return new OptimizeCheckResult(reference, inputsDescription, checks, notes);
+            return new OptimizeCheckResult(reference, inputsDescription, checks, notes) { Runtime = runtime.Describe() };
         }
         finally
         {
@@ -114,14 +124,14 @@ public static class OptimizeCheck
         }
     }
 
-    private static InferenceSession? Open(string path, out string error)
+    private static InferenceSession? Open(string path, RuntimeOptions runtime, out string error, bool missingKernelIsBadInput = false)
     {
         error = "";
         try
         {
-            return OrtSessions.Create(path, new RuntimeOptions { Optimize = false });
+            return OrtSessions.Create(path, runtime);
         }
-        catch (ForgeInputException e) when (e.InnerException is OnnxRuntimeException ort)
+        catch (ForgeInputException e) when (e.InnerException is OnnxRuntimeException ort && !(missingKernelIsBadInput && MissingKernel.TryParse(ort.Message) is not null))
         {
             error = OrtSessions.FirstLine(ort.Message);
             return null;

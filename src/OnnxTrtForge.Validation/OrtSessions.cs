@@ -28,13 +28,22 @@ public sealed record RuntimeOptions
     /// </summary>
     public bool AllowTf32 { get; init; }
 
+    /// <summary>
+    /// CUDA only: where the caller binds fixed device buffers of static shapes (the denoising loop; <c>forge bench
+    /// --cuda-graph</c>), capture the run once as a CUDA graph and replay it. Sessions opened without such bindings
+    /// (<see cref="OrtSessions.Create(string, RuntimeOptions, bool)"/> with <c>captureGraph</c> false) ignore it.
+    /// </summary>
+    public bool CudaGraph { get; init; } = true;
+
     public string Describe() => Device == ExecutionDevice.Cuda ? $"onnxruntime cuda:{DeviceId}{(AllowTf32 ? " tf32" : "")}" : "onnxruntime cpu";
 }
 
 /// <summary>Creates ONNX Runtime sessions; the one place that knows about execution providers.</summary>
 public static class OrtSessions
 {
-    public static InferenceSession Create(string modelPath, RuntimeOptions options)
+    /// <param name="captureGraph">Ask the CUDA provider for CUDA graph capture (<c>enable_cuda_graph</c>); the caller
+    /// must then run through an <see cref="OrtIoBinding"/> whose buffers never move. Ignored on CPU.</param>
+    public static InferenceSession Create(string modelPath, RuntimeOptions options, bool captureGraph = false)
     {
         if (!File.Exists(modelPath))
         {
@@ -55,7 +64,7 @@ public static class OrtSessions
 
             if (options.Device == ExecutionDevice.Cuda)
             {
-                AppendCuda(sessionOptions, options);
+                AppendCuda(sessionOptions, options, captureGraph);
             }
 
             try
@@ -64,7 +73,7 @@ public static class OrtSessions
             }
             catch (OnnxRuntimeException e)
             {
-                throw new ForgeInputException($"{modelPath}: ONNX Runtime cannot load the model: {FirstLine(e.Message)}", e);
+                throw LoadFailure(modelPath, options, e);
             }
         }
         finally
@@ -76,7 +85,7 @@ public static class OrtSessions
     /// <summary>The shared libraries ONNX Runtime's CUDA provider loads (driver, CUDA 13 runtime and BLAS, cuRAND, cuDNN 9).</summary>
     private static readonly string[] CudaLibraries = ["libcuda.so.1", "libcudart.so.13", "libcublas.so.13", "libcublasLt.so.13", "libcurand.so.10", "libcudnn.so.9"];
 
-    private static void AppendCuda(SessionOptions sessionOptions, RuntimeOptions options)
+    private static void AppendCuda(SessionOptions sessionOptions, RuntimeOptions options, bool captureGraph)
     {
         try
         {
@@ -85,6 +94,7 @@ public static class OrtSessions
             {
                 ["device_id"] = options.DeviceId.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["use_tf32"] = options.AllowTf32 ? "1" : "0",
+                ["enable_cuda_graph"] = captureGraph ? "1" : "0",
             });
             sessionOptions.AppendExecutionProvider_CUDA(cuda);
         }
@@ -98,6 +108,28 @@ public static class OrtSessions
             throw new ForgeInputException($"--device cuda: ONNX Runtime's CUDA provider did not load: {why}", e);
         }
     }
+
+    /// <summary>
+    /// The one-line error for a model ONNX Runtime refused at session creation. A node the chosen device has no kernel
+    /// for (ONNX Runtime's NOT_IMPLEMENTED "Could not find an implementation for Op(version) node with name 'N'", e.g.
+    /// com.microsoft GroupNorm, which has a CUDA kernel only, on the CPU) names the op, the node and the device; anything
+    /// else gives ONNX Runtime's first line. Bench, validate, denoise and optimize --check all open sessions here.
+    /// </summary>
+    public static ForgeInputException LoadFailure(string modelPath, RuntimeOptions options, OnnxRuntimeException e)
+    {
+        if (MissingKernel.TryParse(e.Message) is { } missing)
+        {
+            var device = options.Device == ExecutionDevice.Cuda ? $"cuda:{options.DeviceId}" : "cpu";
+            var hint = options.Device == ExecutionDevice.Cpu ? " (try --device cuda)" : "";
+            return new ForgeInputException($"{modelPath}: node '{missing.Node}' ({missing.Op}, opset {missing.Version}) has no ONNX Runtime kernel on --device {device}{hint}", e);
+        }
+
+        return new ForgeInputException($"{modelPath}: ONNX Runtime cannot load the model: {FirstLine(e.Message)}", e);
+    }
+
+    /// <summary>True when the error is ONNX Runtime refusing CUDA graph capture (nodes outside the CUDA provider, and the like).</summary>
+    public static bool IsGraphRefusal(Exception e) =>
+        e.ToString().Contains("CUDA Graph", StringComparison.OrdinalIgnoreCase) || e.ToString().Contains("cuda_graph", StringComparison.OrdinalIgnoreCase);
 
     private static bool TryLoad(string library)
     {
@@ -114,5 +146,19 @@ public static class OrtSessions
     {
         var line = message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault() ?? message;
         return line.Length > 300 ? line[..300] + "…" : line;
+    }
+}
+
+/// <summary>An op ONNX Runtime found no kernel for on the session's providers, parsed from its NOT_IMPLEMENTED message.</summary>
+public sealed record MissingKernel(string Op, string Version, string Node)
+{
+    private static readonly System.Text.RegularExpressions.Regex Pattern = new(
+        @"Could not find an implementation for (?<op>[^\s(]+)\((?<version>[^)]*)\) node with name '(?<node>[^']*)'",
+        System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+    public static MissingKernel? TryParse(string message)
+    {
+        var m = Pattern.Match(message);
+        return m.Success ? new MissingKernel(m.Groups["op"].Value, m.Groups["version"].Value, m.Groups["node"].Value) : null;
     }
 }

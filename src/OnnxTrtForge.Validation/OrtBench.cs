@@ -1,0 +1,537 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using OnnxTrtForge.Core.Ir;
+using OnnxTrtForge.Core.Reports;
+using OnnxTrtForge.TensorRt;
+using OnnxTrtForge.Validation.Schedulers;
+
+namespace OnnxTrtForge.Validation;
+
+/// <summary>A <c>forge bench MODEL.onnx</c> job.</summary>
+public sealed record OrtBenchRequest
+{
+    public required string ModelPath { get; init; }
+
+    /// <summary>A second model timed in the same run, alternating with the candidate.</summary>
+    public string? BaselinePath { get; init; }
+
+    /// <summary>Device and provider options; <see cref="RuntimeOptions.CudaGraph"/> is ignored, <see cref="UseCudaGraph"/> asks.</summary>
+    public RuntimeOptions Runtime { get; init; } = new();
+
+    /// <summary>Capture a CUDA graph (CUDA only): the provider option <c>enable_cuda_graph=1</c> over fixed bindings.</summary>
+    public bool UseCudaGraph { get; init; }
+
+    /// <summary>Untimed runs of each model before the measured ones (cuDNN autotuning, arena growth, graph capture).</summary>
+    public int Warmup { get; init; } = 50;
+
+    /// <summary>Timed runs of each model.</summary>
+    public int Iterations { get; init; } = 100;
+
+    /// <summary>Runs of one model before switching to the other, so drift hits both alike.</summary>
+    public int Block { get; init; } = 10;
+
+    /// <summary>Input shapes given by the user (name → dims); they fix the symbolic dims they name for every input.</summary>
+    public IReadOnlyDictionary<string, long[]> Shapes { get; init; } = new Dictionary<string, long[]>();
+
+    public ulong Seed { get; init; }
+}
+
+/// <summary>A bound input: its name, element type and the shape it was run with.</summary>
+public sealed record BenchInput(string Name, string ElementType, long[] Dims);
+
+/// <summary>One model's figures: milliseconds per synchronous run, warmup excluded.</summary>
+public sealed record OrtBenchModel(string Path, string Runtime, bool CudaGraph, string? GraphNote, IReadOnlyList<BenchInput> Inputs, int Iterations, LatencyStats Milliseconds);
+
+/// <summary>The outcome of <c>forge bench MODEL.onnx</c>.</summary>
+public sealed record OrtBenchResult(OrtBenchModel Candidate, OrtBenchModel? Baseline, string Device, int Warmup, int Block)
+{
+    /// <summary>Candidate median over baseline median (below 1: the candidate is faster); null without a baseline.</summary>
+    public double? MedianRatio => Baseline is null ? null : Candidate.Milliseconds.Median / Baseline.Milliseconds.Median;
+
+    /// <summary>Candidate min over baseline min.</summary>
+    public double? MinRatio => Baseline is null ? null : Candidate.Milliseconds.Min / Baseline.Milliseconds.Min;
+}
+
+/// <summary>
+/// Times ONNX models in ONNX Runtime the way a serving loop runs them: inputs and outputs resident on the device behind an
+/// <see cref="OrtIoBinding"/> (filled once with seeded data), warmup runs excluded, a <see cref="Stopwatch"/> around each
+/// synchronous run. A baseline is opened before anything is timed, and the two are measured in alternating blocks (the
+/// model that goes first alternates too), so clock, thermal and allocator drift hits both; the ratio compares medians.
+/// </summary>
+public static class OrtBench
+{
+    public static OrtBenchResult Run(OrtBenchRequest request, IProgress<string>? progress = null, CancellationToken ct = default)
+    {
+        if (request.Iterations < 1 || request.Warmup < 0 || request.Block < 1)
+        {
+            throw new ForgeInputException("bench: --iterations must be at least 1 and --warmup at least 0");
+        }
+
+        if (request.UseCudaGraph && request.Runtime.Device != ExecutionDevice.Cuda)
+        {
+            throw new ForgeInputException("--cuda-graph needs --device cuda");
+        }
+
+        var paths = request.BaselinePath is null ? new[] { request.ModelPath } : [request.ModelPath, request.BaselinePath];
+                var runtime = request.Runtime with { CudaGraph = request.UseCudaGraph };
+        var subjects = new List<Subject>();
+        try
+        {
+            var declared = paths.Select(p => (Io: ModelIo.Read(p, out var unet), Unet: unet)).ToList();
+            var ios = declared.Select(d => d.Io).ToList();
+            var unknown = request.Shapes.Keys.FirstOrDefault(name => ios.All(io => io.Inputs.All(i => i.Name != name)));
+            if (unknown is not null)
+            {
+                throw new ForgeInputException($"--shape {unknown}: no such input in {string.Join(" or ", paths)} (inputs: {string.Join(", ", ios.SelectMany(io => io.Inputs).Select(i => i.Name).Distinct())})");
+            }
+
+            for (var i = 0; i < paths.Length; i++)
+            {
+                progress?.Report($"opening {paths[i]}");
+                subjects.Add(Subject.Open(paths[i], declared[i].Io, declared[i].Unet, runtime, request));
+            }
+
+            foreach (var s in subjects)
+            {
+                progress?.Report($"warming up {s.Path} ({request.Warmup} runs)");
+                for (var i = 0; i < request.Warmup; i++)
+                {
+                    ct.ThrowIfCancellationRequested();
+                    s.Session.Run();
+                }
+            }
+
+            progress?.Report($"timing {request.Iterations} runs{(subjects.Count > 1 ? " of each, alternating" : "")}");
+            for (var round = 0; subjects.Any(s => s.Samples.Count < request.Iterations); round++)
+            {
+                var order = round % 2 == 0 ? subjects : Enumerable.Reverse(subjects);
+                foreach (var s in order)
+                {
+                    var n = Math.Min(request.Block, request.Iterations - s.Samples.Count);
+                    for (var i = 0; i < n; i++)
+                    {
+                        ct.ThrowIfCancellationRequested();
+                        var began = Stopwatch.GetTimestamp();
+                        s.Session.Run();
+                        s.Samples.Add(Stopwatch.GetElapsedTime(began).TotalMilliseconds);
+                    }
+                }
+            }
+
+            var models = subjects.Select(s => s.Result()).ToList();
+            return new OrtBenchResult(models[0], models.Count > 1 ? models[1] : null, runtime.Describe(), request.Warmup, request.Block);
+        }
+        finally
+        {
+            foreach (var s in subjects)
+            {
+                s.Dispose();
+            }
+        }
+    }
+
+    /// <summary>True for files to bench in ONNX Runtime: an .onnx name, or an ONNX ModelProto (it opens with ir_version, field 1).</summary>
+    public static bool IsOnnxModel(string path)
+    {
+        if (Path.GetExtension(path).Equals(".onnx", StringComparison.OrdinalIgnoreCase))
+        {
+            return true;
+        }
+
+        if (ValidationRequest.IsEngine(path) || !File.Exists(path))
+        {
+            return false;
+        }
+
+        using var file = File.OpenRead(path);
+        Span<byte> head = stackalloc byte[2];
+        return file.Read(head) == 2 && head[0] == 0x08 && head[1] is > 0 and < 0x80;
+    }
+
+    /// <summary>Refuses a report path that is neither .json nor .md before any work is done.</summary>
+    public static void CheckReportPath(string path)
+    {
+        if (Path.GetExtension(path).ToLowerInvariant() is not (".json" or ".md"))
+        {
+            throw new ForgeInputException($"--report {path}: use a .json or .md file");
+        }
+    }
+
+    public static void WriteReport(string path, OrtBenchResult result)
+    {
+        CheckReportPath(path);
+        var text = Path.GetExtension(path).Equals(".json", StringComparison.OrdinalIgnoreCase)
+            ? ReportJson.Serialize(new { kind = "onnxruntime-bench", medianRatio = result.MedianRatio, minRatio = result.MinRatio, result })
+            : ToMarkdown(result);
+        AtomicFile.WriteAllText(path, text);
+    }
+
+    public static string ToMarkdown(OrtBenchResult r)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var md = new StringBuilder();
+        md.AppendLine("# forge bench (ONNX Runtime)");
+        md.AppendLine();
+        md.AppendLine(c, $"{r.Device}, I/O bound on the device, {r.Warmup} warmup runs excluded, {(r.Baseline is null ? "" : $"alternating blocks of {r.Block}, ")}ms per synchronous run.");
+        md.AppendLine();
+        md.AppendLine("| model | runs | min | median | mean | p90 | max | cuda graph |");
+        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---|");
+        foreach (var m in new[] { r.Candidate, r.Baseline }.OfType<OrtBenchModel>())
+        {
+            var s = m.Milliseconds;
+            md.AppendLine(c, $"| {m.Path} | {m.Iterations} | {s.Min:0.###} | {s.Median:0.###} | {s.Mean:0.###} | {s.P90:0.###} | {s.Max:0.###} | {(m.CudaGraph ? "yes" : m.GraphNote ?? "no")} |");
+        }
+
+        if (r.MedianRatio is { } ratio)
+        {
+            md.AppendLine();
+            md.AppendLine(c, $"candidate / baseline: median {ratio:0.###}, min {r.MinRatio:0.###}");
+        }
+
+        md.AppendLine();
+        foreach (var m in new[] { r.Candidate, r.Baseline }.OfType<OrtBenchModel>())
+        {
+            md.AppendLine(c, $"- {m.Path} inputs: {string.Join(", ", m.Inputs.Select(i => $"{i.Name} {i.ElementType}[{string.Join("x", i.Dims)}]"))}");
+        }
+
+        return md.ToString();
+    }
+
+    /// <summary>One model under test: its bound session and its samples.</summary>
+    private sealed class Subject : IDisposable
+    {
+        private Subject(string path, BoundSession session, IReadOnlyList<BenchInput> inputs)
+        {
+            Path = path;
+            Session = session;
+            Inputs = inputs;
+        }
+
+        public string Path { get; }
+
+        public BoundSession Session { get; }
+
+        public IReadOnlyList<BenchInput> Inputs { get; }
+
+        public List<double> Samples { get; } = [];
+
+        public static Subject Open(string path, ModelIo io, UnetSignature? unet, RuntimeOptions runtime, OrtBenchRequest request)
+        {
+            var shapes = BenchShapes.Resolve(path, io, unet, request.Shapes);
+            var outputs = BenchShapes.KnownOutputs(io, shapes, unet);
+            var session = new BoundSession(path, runtime, shapes, outputs, request.UseCudaGraph);
+            try
+            {
+                var inputs = new List<BenchInput>();
+                foreach (var name in session.InputNames)
+                {
+                    var type = session.InputType(name);
+                    var dims = shapes[name];
+                    session.Upload(name, BenchShapes.SeededData(name, type, dims, unet is not null && name == unet.Timestep.Name, request.Seed));
+                    inputs.Add(new BenchInput(name, type.ToString().ToLowerInvariant(), dims));
+                }
+
+                return new Subject(path, session, inputs);
+            }
+            catch
+            {
+                session.Dispose();
+                throw;
+            }
+        }
+
+        public OrtBenchModel Result() =>
+            new(Path, Session.Description, Session.CudaGraph, Session.GraphNote, Inputs, Samples.Count, LatencyStats.FromSamples(Samples)!);
+
+        public void Dispose() => Session.Dispose();
+    }
+}
+
+/// <summary>A model's graph inputs and outputs as declared: dims (-1 where open) and the symbolic names of open dims.</summary>
+public sealed record ModelIo(IReadOnlyList<ModelIo.Slot> Inputs, IReadOnlyList<ModelIo.Slot> Outputs)
+{
+    public sealed record Slot(string Name, long[] Dims, string?[] Symbols, bool RankKnown);
+
+    /// <summary>Reads the declarations (weights stay in their file) and, where the model is a UNet, its signature.</summary>
+    public static ModelIo Read(string path, out UnetSignature? unet)
+    {
+        if (!File.Exists(path))
+        {
+            throw new ForgeInputException($"{path}: model not found");
+        }
+
+        using var model = Core.Serialization.OnnxReader.Load(path);
+        try
+        {
+            unet = UnetSignature.FromModel(model, path);
+        }
+        catch (ForgeInputException)
+        {
+            unet = null; // not a UNet: generic defaults
+        }
+
+        return new ModelIo(
+            model.Graph.Inputs.Where(v => !v.IsInitializer).Select(ToSlot).ToList(),
+            model.Graph.Outputs.Select(ToSlot).ToList());
+    }
+
+    private static Slot ToSlot(Value v)
+    {
+        var shape = v.Type?.Shape;
+        return shape is null
+            ? new Slot(v.Name, [], [], false)
+            : new Slot(v.Name, shape.Select(d => d.Value ?? -1).ToArray(), shape.Select(d => string.IsNullOrEmpty(d.Param) ? null : d.Param).ToArray(), true);
+    }
+}
+
+/// <summary>
+/// Concrete input shapes and seeded data for a benchmark. Dims the model leaves open are, in order: what <c>--shape</c>
+/// gives (an override also fixes every other input's dim of the same symbolic name); for a UNet, Stable Diffusion's
+/// batch 2 (classifier-free guidance), 4×64×64 latents and 77 tokens (the denoising loop's defaults); otherwise batch 1,
+/// 4×64×64 for rank-4 inputs, 77 for the second dim of rank-3 inputs, 1 elsewhere.
+/// </summary>
+public static class BenchShapes
+{
+    public const long DefaultTokens = 77;
+
+    public static Dictionary<string, long[]> Resolve(string path, ModelIo io, UnetSignature? unet, IReadOnlyDictionary<string, long[]> overrides)
+    {
+        var symbols = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var (name, dims) in overrides)
+        {
+            if (io.Inputs.FirstOrDefault(i => i.Name == name) is not { } meta)
+            {
+                continue;
+            }
+
+            var declared = meta.Dims;
+            if (declared.Length != dims.Length)
+            {
+                throw new ForgeInputException($"--shape {name}:{string.Join("x", dims)}: {path} declares '{name}' with rank {declared.Length}");
+            }
+
+            for (var d = 0; d < dims.Length; d++)
+            {
+                if (declared[d] > 0 && declared[d] != dims[d])
+                {
+                    throw new ForgeInputException($"--shape {name}:{string.Join("x", dims)}: {path} fixes dim {d} of '{name}' to {declared[d]}");
+                }
+
+                if (meta.Symbols[d] is { } symbol)
+                {
+                    symbols.TryAdd(symbol, dims[d]);
+                }
+            }
+        }
+
+        var batch = unet is null ? 1 : overrides.TryGetValue(unet.Sample.Name, out var sampleDims) ? sampleDims[0] : unet.Sample.Dims[0] > 0 ? unet.Sample.Dims[0] : 2;
+        var shapes = new Dictionary<string, long[]>(StringComparer.Ordinal);
+        foreach (var meta in io.Inputs)
+        {
+            var name = meta.Name;
+            if (overrides.TryGetValue(name, out var given))
+            {
+                shapes[name] = given;
+                continue;
+            }
+
+            var declared = meta.Dims;
+            var dims = new long[declared.Length];
+            for (var d = 0; d < dims.Length; d++)
+            {
+                var symbol = meta.Symbols[d];
+                dims[d] = declared[d] > 0 ? declared[d]
+                    : symbol is not null && symbols.TryGetValue(symbol, out var v) ? v
+                    : Default(name, dims.Length, d, unet, batch);
+            }
+
+            if (unet is not null && name == unet.Embeddings.Name && declared[2] <= 0)
+            {
+                throw new ForgeInputException($"{path}: the embedding width of '{name}' is not fixed; give it with --shape {name}:{batch}x{DefaultTokens}xWIDTH");
+            }
+
+            shapes[name] = dims;
+        }
+
+        return shapes;
+    }
+
+    private static long Default(string name, int rank, int d, UnetSignature? unet, long batch)
+    {
+        if (unet is not null && (name == unet.Sample.Name || name == unet.Embeddings.Name || name == unet.Timestep.Name))
+        {
+            if (d == 0)
+            {
+                return batch;
+            }
+
+            if (name == unet.Sample.Name)
+            {
+                return d == 1 ? DenoiseStart.DefaultLatentChannels : DenoiseStart.DefaultLatentSize;
+            }
+
+            return DefaultTokens; // embeddings [B, 77, D]
+        }
+
+        return (rank, d) switch
+        {
+            (_, 0) => 1,
+            (4, 1) => DenoiseStart.DefaultLatentChannels,
+            (4, _) => DenoiseStart.DefaultLatentSize,
+            (3, 1) => DefaultTokens,
+            _ => 1,
+        };
+    }
+
+    /// <summary>Output shapes known before running: fixed ones, ones whose symbolic dims the inputs fixed, and a UNet's noise (the sample's shape).</summary>
+    public static Dictionary<string, long[]> KnownOutputs(ModelIo io, IReadOnlyDictionary<string, long[]> inputShapes, UnetSignature? unet)
+    {
+        var symbols = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var meta in io.Inputs)
+        {
+            if (!inputShapes.TryGetValue(meta.Name, out var dims))
+            {
+                continue;
+            }
+
+            for (var d = 0; d < Math.Min(dims.Length, meta.Symbols.Length); d++)
+            {
+                if (meta.Symbols[d] is { } symbol)
+                {
+                    symbols.TryAdd(symbol, dims[d]);
+                }
+            }
+        }
+
+        var known = new Dictionary<string, long[]>(StringComparer.Ordinal);
+        foreach (var meta in io.Outputs)
+        {
+            var name = meta.Name;
+            if (unet is not null && name == unet.Output.Name && inputShapes.TryGetValue(unet.Sample.Name, out var sample))
+            {
+                known[name] = sample;
+                continue;
+            }
+
+            var dims = new long[meta.Dims.Length];
+            var all = meta.RankKnown;
+            for (var d = 0; d < dims.Length && all; d++)
+            {
+                var symbol = meta.Symbols[d];
+                dims[d] = meta.Dims[d] > 0 ? meta.Dims[d] : symbol is not null && symbols.TryGetValue(symbol, out var v) ? v : -1;
+                all = dims[d] >= 0;
+            }
+
+            if (all)
+            {
+                known[name] = dims;
+            }
+        }
+
+        return known;
+    }
+
+    /// <summary>
+    /// Seeded data of the input's element type: floats standard normal (latents and embeddings are), a UNet's timestep a
+    /// value in [0, 1000), integers in [0, 10), booleans 0/1. The seed mixes in the input's name, so a baseline with the
+    /// same input gets the same data.
+    /// </summary>
+    public static byte[] SeededData(string name, TensorElementType type, long[] dims, bool isTimestep, ulong seed)
+    {
+        var count = checked((int)dims.Aggregate(1L, (a, d) => a * d));
+        var values = new double[count];
+        var mixed = seed ^ Fnv1a(name);
+        if (isTimestep)
+        {
+            var random = new Random(unchecked((int)mixed));
+            for (var i = 0; i < count; i++)
+            {
+                values[i] = random.Next(1000);
+            }
+        }
+        else if (type is TensorElementType.Float or TensorElementType.Float16 or TensorElementType.BFloat16 or TensorElementType.Double)
+        {
+            new SeededGaussian(mixed).Fill(values);
+        }
+        else
+        {
+            var random = new Random(unchecked((int)mixed));
+            var bound = type == TensorElementType.Bool ? 2 : 10;
+            for (var i = 0; i < count; i++)
+            {
+                values[i] = random.Next(bound);
+            }
+        }
+
+        return Encode(type, values);
+    }
+
+    /// <summary>Doubles as the bytes of a tensor of the given element type.</summary>
+    public static byte[] Encode(TensorElementType type, ReadOnlySpan<double> values)
+    {
+        var bytes = new byte[values.Length * DeviceMemory.ElementSize(type)];
+        switch (type)
+        {
+            case TensorElementType.Float:
+                Fill(MemoryMarshal.Cast<byte, float>(bytes.AsSpan()), values, v => (float)v);
+                break;
+            case TensorElementType.Float16:
+                Fill(MemoryMarshal.Cast<byte, Half>(bytes.AsSpan()), values, v => (Half)v);
+                break;
+            case TensorElementType.BFloat16:
+                Fill(MemoryMarshal.Cast<byte, ushort>(bytes.AsSpan()), values, v => (ushort)(BitConverter.SingleToUInt32Bits((float)v) >> 16));
+                break;
+            case TensorElementType.Double:
+                values.CopyTo(MemoryMarshal.Cast<byte, double>(bytes.AsSpan()));
+                break;
+            case TensorElementType.Int64:
+                Fill(MemoryMarshal.Cast<byte, long>(bytes.AsSpan()), values, v => (long)v);
+                break;
+            case TensorElementType.Int32:
+                Fill(MemoryMarshal.Cast<byte, int>(bytes.AsSpan()), values, v => (int)v);
+                break;
+            case TensorElementType.Int16:
+                Fill(MemoryMarshal.Cast<byte, short>(bytes.AsSpan()), values, v => (short)v);
+                break;
+            case TensorElementType.UInt16:
+                Fill(MemoryMarshal.Cast<byte, ushort>(bytes.AsSpan()), values, v => (ushort)v);
+                break;
+            case TensorElementType.Int8:
+                Fill(MemoryMarshal.Cast<byte, sbyte>(bytes.AsSpan()), values, v => (sbyte)v);
+                break;
+            default: // bool, uint8 and the 32/64-bit unsigned types are small non-negative integers here
+                for (var i = 0; i < values.Length; i++)
+                {
+                    var size = (int)DeviceMemory.ElementSize(type);
+                    bytes[i * size] = (byte)values[i];
+                }
+
+                break;
+        }
+
+        return bytes;
+    }
+
+    private static void Fill<T>(Span<T> target, ReadOnlySpan<double> values, Func<double, T> convert)
+    {
+        for (var i = 0; i < values.Length; i++)
+        {
+            target[i] = convert(values[i]);
+        }
+    }
+
+    private static ulong Fnv1a(string text)
+    {
+        var hash = 14695981039346656037UL;
+        foreach (var ch in text)
+        {
+            hash = unchecked((hash ^ ch) * 1099511628211UL);
+        }
+
+        return hash;
+    }
+}
