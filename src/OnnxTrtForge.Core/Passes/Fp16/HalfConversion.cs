@@ -304,9 +304,11 @@ internal sealed class HalfTensorData(TensorData source, DataType target, bool cl
             return;
         }
 
+        // pooled: a model's hundreds of weights reuse the same 12 MiB instead of faulting in fresh memory each
+        var pool = System.Buffers.ArrayPool<byte>.Shared;
         var pieceBytes = (int)Math.Min(HalfConversion.PieceBytes, total);
-        var inputs = new[] { new byte[pieceBytes], new byte[pieceBytes] };
-        var outputs = new[] { new byte[pieceBytes / 2], new byte[pieceBytes / 2] };
+        var inputs = new[] { pool.Rent(pieceBytes), pool.Rent(pieceBytes) };
+        var outputs = new[] { pool.Rent(pieceBytes / 2), pool.Rent(pieceBytes / 2) };
         var pieces = (int)((total + pieceBytes - 1) / pieceBytes);
         int Produce(int piece)
         {
@@ -333,11 +335,14 @@ internal sealed class HalfTensorData(TensorData source, DataType target, bool cl
                 destination.Write(outputs[piece % 2], 0, length);
             }
         }
-        catch
+        finally
         {
-            // never leave a conversion running into buffers nobody owns; the first failure is the one reported
+            // never leave a conversion running into buffers returned to the pool; the first failure is the one reported
             _ = pending.ContinueWith(t => t.Exception, TaskScheduler.Default).Wait(Timeout.Infinite);
-            throw;
+            foreach (var buffer in inputs.Concat(outputs))
+            {
+                pool.Return(buffer);
+            }
         }
     }
 }
