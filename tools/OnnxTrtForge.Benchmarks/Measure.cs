@@ -6,7 +6,7 @@ namespace OnnxTrtForge.Benchmarks;
 /// <summary>Runs a program under /usr/bin/time: wall seconds and peak RSS, after a sync.</summary>
 internal static class Measure
 {
-    public static (double Seconds, long RssKb) Timed(string file, string arguments)
+    public static (double Seconds, long RssKb) Timed(string file, string arguments, string? label = null)
     {
         // Flush earlier runs' dirty pages first, so each step starts from the same writeback state.
         using (var sync = Process.Start("sync"))
@@ -34,7 +34,7 @@ internal static class Measure
         }
 
         var parts = line.Split(' ');
-        Console.WriteLine($"{file} {arguments.Split(' ').ElementAtOrDefault(1)}: {sw.Elapsed.TotalSeconds:0.00} s, peak RSS {long.Parse(parts[2], CultureInfo.InvariantCulture) / 1024} MB");
+        Console.WriteLine($"{label ?? file + " " + arguments.Split(' ').ElementAtOrDefault(1)}: {sw.Elapsed.TotalSeconds:0.00} s, peak RSS {long.Parse(parts[2], CultureInfo.InvariantCulture) / 1024} MB");
         return (sw.Elapsed.TotalSeconds, long.Parse(parts[2], CultureInfo.InvariantCulture));
     }
 

@@ -562,6 +562,49 @@ public sealed class ToFp16PassTests
         Assert.Equal(values.Count(v => float.IsFinite(v) && HalfConversion.FromFloat(v, target) is 0x7C00 or 0xFC00 or 0x7F80 or 0xFF80), HalfConversion.CountOverflows(mapped, target));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void The_fp16_conversion_rounds_every_exponent_and_rounding_case_exactly_as_dotnet_half_does(bool clamp)
+    {
+        // both signs, every exponent (subnormals, NaN and infinity included), every top-10-bit mantissa,
+        // and the low bits that decide rounding: below, at and above half an fp16 unit, odd and even
+        uint[] lows = [0, 1, 0xFFF, 0x1000, 0x1001, 0x1FFF];
+        var bits = new List<uint>();
+        for (uint sign = 0; sign < 2; sign++)
+        {
+            for (uint exponent = 0; exponent < 256; exponent++)
+            {
+                for (uint top = 0; top < 1024; top++)
+                {
+                    foreach (var low in lows)
+                    {
+                        bits.Add((sign << 31) | (exponent << 23) | (top << 13) | low);
+                    }
+                }
+            }
+        }
+
+        var values = bits.Select(BitConverter.UInt32BitsToSingle).ToArray();
+        var converted = new ushort[values.Length];
+
+        HalfConversion.ConvertPiece(values, converted, DataType.Float16, clamp);
+
+        for (var i = 0; i < values.Length; i++)
+        {
+            var expected = BitConverter.HalfToUInt16Bits((Half)values[i]);
+            if (clamp && (expected & 0x7FFF) == 0x7C00 && float.IsFinite(values[i]))
+            {
+                expected = (ushort)(0x7BFF | (expected & 0x8000));
+            }
+
+            if (converted[i] != expected)
+            {
+                Assert.Fail($"0x{bits[i]:X8} ({values[i]:R}): got 0x{converted[i]:X4}, (Half) gives 0x{expected:X4}");
+            }
+        }
+    }
+
     [Fact]
     public void A_file_backed_model_converts_to_the_same_files_and_outputs_as_the_same_model_held_in_memory()
     {

@@ -61,6 +61,9 @@ internal sealed class PrecisionPlanner(Fp16Options options, TypeCheckResult type
     /// <summary>Constants (initializers, Constant outputs) whose values overflow the target, with their overflow count.</summary>
     public Dictionary<Value, long> Overflowing { get; } = [];
 
+    /// <summary>Overflow counts taken up front (in parallel); <see cref="Overflowing"/> keeps the order notes are reported in.</summary>
+    private readonly Dictionary<Value, long> counted = [];
+
     public List<NodePlan> Plan(Model model)
     {
         var ordered = new List<NodePlan>();
@@ -70,6 +73,8 @@ internal sealed class PrecisionPlanner(Fp16Options options, TypeCheckResult type
             Plans[node] = plan;
             ordered.Add(plan);
         }
+
+        CountOverflows(ordered);
 
         // constants the target cannot hold keep their readers in float32 (a fill's readers too)
         var forced = new List<Node>();
@@ -158,6 +163,35 @@ internal sealed class PrecisionPlanner(Fp16Options options, TypeCheckResult type
         return DataType.Undefined;
     }
 
+    /// <summary>
+    /// Counts the overflows of every float32 constant a computing node reads, on every core: each is a
+    /// streamed read of its weights (gigabytes at full size), and the counts do not depend on the order.
+    /// </summary>
+    private void CountOverflows(List<NodePlan> plans)
+    {
+        var constants = new List<(Value Value, Tensor Tensor)>();
+        var seen = new HashSet<Value>();
+        foreach (var plan in plans.Where(p => p.Role is PrecisionRole.Compute or PrecisionRole.Producer))
+        {
+            for (var i = 0; i < plan.Node.Inputs.Count; i++)
+            {
+                var input = plan.Node.Inputs[i];
+                if (input is not null && TypeOf(input) == DataType.Float && IsConstant(input) && FollowsNode(plan, i) && seen.Add(input))
+                {
+                    constants.Add((input, ConstantTensor(input) ?? Tensor.FromFloats([0], [])));
+                }
+            }
+        }
+
+        var counts = new long[constants.Count];
+        var target = options.TargetType;
+        Parallel.For(0, constants.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i => counts[i] = HalfConversion.CountOverflows(constants[i].Tensor, target));
+        for (var i = 0; i < constants.Count; i++)
+        {
+            counted[constants[i].Value] = counts[i];
+        }
+    }
+
     private bool ReadsOverflowingConstant(NodePlan plan)
     {
         var overflow = false;
@@ -171,7 +205,8 @@ internal sealed class PrecisionPlanner(Fp16Options options, TypeCheckResult type
 
             if (!Overflowing.TryGetValue(input, out var count))
             {
-                count = ConstantTensor(input) is { } tensor ? HalfConversion.CountOverflows(tensor, options.TargetType) : 0;
+                count = counted.TryGetValue(input, out var known) ? known
+                    : ConstantTensor(input) is { } tensor ? HalfConversion.CountOverflows(tensor, options.TargetType) : 0;
                 Overflowing[input] = count;
             }
 
