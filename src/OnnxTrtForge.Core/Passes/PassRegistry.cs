@@ -89,6 +89,8 @@ public sealed class PassRegistry
         .Register<StandardOpsCheckPass>()
         .Register<AttentionFusionPass>()
         .Register<GroupNormFusionPass>()
+        .Register<NhwcConvFusionPass>()
+        .Register<TransposeOptimizationPass>()
         .Register("fix-input-shapes", o => new FixInputShapesPass(o.InputShapes ?? new Dictionary<string, long[]>()));
 
     public IReadOnlyList<string> Names => order;
