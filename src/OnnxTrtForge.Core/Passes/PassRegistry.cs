@@ -88,6 +88,7 @@ public sealed class PassRegistry
         .Register("to-fp16", o => new ToFp16Pass(o.Fp16))
         .Register<StandardOpsCheckPass>()
         .Register<AttentionFusionPass>()
+        .Register<LayerNormFusionPass>()
         .Register<GroupNormFusionPass>()
         .Register<NhwcConvFusionPass>()
         .Register<TransposeOptimizationPass>()

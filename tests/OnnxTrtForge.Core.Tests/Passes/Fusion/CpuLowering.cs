@@ -14,8 +14,14 @@ internal static class CpuLowering
     public static void Lower(Model model)
     {
         var graph = model.Graph;
-        foreach (var node in graph.Nodes.Where(n => n.Domain == OrtCudaFusions.Domain).ToList())
+        foreach (var node in graph.Nodes.Where(n => n.Domain == OrtCudaFusions.Domain || n.Is("LayerNormalization")).ToList())
         {
+            if (node.OpType is "SkipLayerNormalization" or "LayerNormalization")
+            {
+                LayerNorm(graph, node);
+                continue;
+            }
+
             // computed in float32 (ORT's CPU kernels), cast back to the node's type
             var inputs = node.Inputs.Select(v => v?.Type?.ElementType == DataType.Float16 ? Cast(graph, node, v, DataType.Float) : v).ToList();
             var output = node.OpType switch
@@ -38,6 +44,31 @@ internal static class CpuLowering
         var node = graph.Create(op, inputs, attributes: attributes, anchor: anchor);
         node.Outputs[0].Type = TypeInfo.OfTensor(type, dims);
         return node.Outputs[0];
+    }
+
+    /// <summary>ORT's CPU kernel of the same norm, in float32 (its float16 support varies by version).</summary>
+    private static void LayerNorm(Graph graph, Node node)
+    {
+        var type = node.Outputs[0].Type!.ElementType;
+        if (type == DataType.Float)
+        {
+            return;
+        }
+
+        var inputs = node.Inputs.Select(v => v?.Type?.ElementType == DataType.Float16 ? Cast(graph, node, v, DataType.Float) : v).ToList();
+        var names = node.Outputs.Select(o => o.Uses.Count > 0 || graph.Outputs.Contains(o) ? graph.Names.Fresh("lowered") : "").ToArray();
+        var lowered = new Node(node.Domain, node.OpType, inputs, names, node.Attributes.Values, graph.Names.Fresh("lowered_norm"));
+        graph.InsertBefore(node, lowered);
+        for (var i = 0; i < names.Length; i++)
+        {
+            if (names[i].Length > 0)
+            {
+                lowered.Outputs[i].Type = TypeInfo.OfTensor(DataType.Float, node.Outputs[i].Type!.StaticDims!);
+                OrtCudaFusions.Replace(graph, node.Outputs[i], Cast(graph, node, lowered.Outputs[i], type));
+            }
+        }
+
+        graph.Remove(node);
     }
 
     private static Value Cast(Graph graph, Node anchor, Value x, DataType type) =>
