@@ -88,7 +88,10 @@ public sealed class PassRegistry
         .Register("to-fp16", o => new ToFp16Pass(o.Fp16))
         .Register<StandardOpsCheckPass>()
         .Register<AttentionFusionPass>()
+        .Register<LayerNormFusionPass>()
         .Register<GroupNormFusionPass>()
+        .Register<NhwcConvFusionPass>()
+        .Register<TransposeOptimizationPass>()
         .Register("fix-input-shapes", o => new FixInputShapesPass(o.InputShapes ?? new Dictionary<string, long[]>()));
 
     public IReadOnlyList<string> Names => order;

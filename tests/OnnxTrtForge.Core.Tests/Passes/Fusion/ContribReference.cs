@@ -96,8 +96,71 @@ internal static class ContribReference
     {
         "MultiHeadAttention" => [MultiHeadAttention(operands, node.GetInt("num_heads", 0), node.Attributes.ContainsKey("scale") ? node.GetFloat("scale", 0) : null)],
         "GroupNorm" => [GroupNorm(operands[0]!, operands[1]!, operands[2]!, node.GetFloat("epsilon", 1e-5f), node.GetInt("groups", 0), node.GetInt("activation", 0) == 1, node.GetInt("channels_last", 1) == 1)],
+        "NhwcConv" => [NhwcConv(operands[0]!, operands[1]!, operands.Count > 2 ? operands[2] : null, node.GetInts("strides"), node.GetInts("pads"), node.GetInts("dilations"), node.GetInt("group", 1))],
         _ => throw new NotSupportedException($"no reference for {node.QualifiedOpType}"),
     };
+
+    /// <summary>
+    /// NhwcConv: x [N,H,W,C], weights [M,kH,kW,C] (Conv's [M,C,kH,kW] with channels last), bias [M];
+    /// Conv's strides, pads (top, left, bottom, right) and dilations; output [N,H',W',M].
+    /// </summary>
+    public static Tensor NhwcConv(Tensor x, Tensor w, Tensor? bias, IReadOnlyList<long>? strides, IReadOnlyList<long>? pads, IReadOnlyList<long>? dilations, long group)
+    {
+        Assert.Equal(1, group);
+        var (n, h, wd, c) = (x.Dims[0], x.Dims[1], x.Dims[2], x.Dims[3]);
+        var (m, kh, kw) = (w.Dims[0], w.Dims[1], w.Dims[2]);
+        Assert.Equal(c, w.Dims[3]);
+        var (sh, sw) = strides is { Count: 2 } s ? (s[0], s[1]) : (1L, 1L);
+        var (dh, dw) = dilations is { Count: 2 } d ? (d[0], d[1]) : (1L, 1L);
+        var (pt, pl, pb, pr) = pads is { Count: 4 } p ? (p[0], p[1], p[2], p[3]) : (0L, 0L, 0L, 0L);
+        var oh = ((h + pt + pb - (dh * (kh - 1)) - 1) / sh) + 1;
+        var ow = ((wd + pl + pr - (dw * (kw - 1)) - 1) / sw) + 1;
+        var xs = x.ToDoubleArray();
+        var ws = w.ToDoubleArray();
+        var bs = bias?.ToDoubleArray();
+        var output = new float[n * oh * ow * m];
+        for (long b = 0; b < n; b++)
+        {
+            for (long y = 0; y < oh; y++)
+            {
+                for (long xx = 0; xx < ow; xx++)
+                {
+                    for (long o = 0; o < m; o++)
+                    {
+                        var acc = bs?[o] ?? 0;
+                        for (long i = 0; i < kh; i++)
+                        {
+                            var iy = (y * sh) - pt + (i * dh);
+                            if (iy < 0 || iy >= h)
+                            {
+                                continue;
+                            }
+
+                            for (long j = 0; j < kw; j++)
+                            {
+                                var ix = (xx * sw) - pl + (j * dw);
+                                if (ix < 0 || ix >= wd)
+                                {
+                                    continue;
+                                }
+
+                                var xo = ((((b * h) + iy) * wd) + ix) * c;
+                                var wo = ((((o * kh) + i) * kw) + j) * c;
+                                for (long k = 0; k < c; k++)
+                                {
+                                    acc += xs[xo + k] * ws[wo + k];
+                                }
+                            }
+                        }
+
+                        output[(((((b * oh) + y) * ow) + xx) * m) + o] = (float)acc;
+                    }
+                }
+            }
+        }
+
+        return Tensor.FromFloats([n, oh, ow, m], output);
+    }
 
     /// <summary>
     /// MultiHeadAttention without masks, bias or past: query [B,S,N·H] with key [B,L,N·H] and value

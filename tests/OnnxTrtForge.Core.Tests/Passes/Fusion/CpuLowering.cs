@@ -1,0 +1,145 @@
+using OnnxTrtForge.Core.Ir;
+using OnnxTrtForge.Core.Passes.Fusion.OrtCuda;
+using Attribute = OnnxTrtForge.Core.Ir.Attribute;
+
+namespace OnnxTrtForge.Core.Tests.Passes.Fusion;
+
+/// <summary>
+/// A second, independent writing of the contrib-op contracts: each CUDA-only node of a fused model is
+/// replaced by standard ops that compute what ORT's documentation says it computes (packed attention is
+/// unpacked for ORT's CPU MultiHeadAttention), so a whole fused UNet runs in one ONNX Runtime CPU session.
+/// </summary>
+internal static class CpuLowering
+{
+    public static void Lower(Model model)
+    {
+        var graph = model.Graph;
+        foreach (var node in graph.Nodes.Where(n => n.Domain == OrtCudaFusions.Domain || n.Is("LayerNormalization")).ToList())
+        {
+            if (node.OpType is "SkipLayerNormalization" or "LayerNormalization")
+            {
+                LayerNorm(graph, node);
+                continue;
+            }
+
+            // computed in float32 (ORT's CPU kernels), cast back to the node's type
+            var inputs = node.Inputs.Select(v => v?.Type?.ElementType == DataType.Float16 ? Cast(graph, node, v, DataType.Float) : v).ToList();
+            var output = node.OpType switch
+            {
+                "NhwcConv" => NhwcConv(graph, node, inputs),
+                "GroupNorm" => GroupNorm(graph, node, inputs),
+                "MultiHeadAttention" => MultiHeadAttention(graph, node, inputs),
+                _ => throw new NotSupportedException(node.QualifiedOpType),
+            };
+            var type = node.Outputs[0].Type!.ElementType;
+            OrtCudaFusions.Replace(graph, node.Outputs[0], type == DataType.Float ? output : Cast(graph, node, output, type));
+            graph.Remove(node);
+        }
+
+        graph.SortTopologically();
+    }
+
+    private static Value Op(Graph graph, Node anchor, string op, Value?[] inputs, long[] dims, DataType type, params Attribute[] attributes)
+    {
+        var node = graph.Create(op, inputs, attributes: attributes, anchor: anchor);
+        node.Outputs[0].Type = TypeInfo.OfTensor(type, dims);
+        return node.Outputs[0];
+    }
+
+    /// <summary>ORT's CPU kernel of the same norm, in float32 (its float16 support varies by version).</summary>
+    private static void LayerNorm(Graph graph, Node node)
+    {
+        var type = node.Outputs[0].Type!.ElementType;
+        if (type == DataType.Float)
+        {
+            return;
+        }
+
+        var inputs = node.Inputs.Select(v => v?.Type?.ElementType == DataType.Float16 ? Cast(graph, node, v, DataType.Float) : v).ToList();
+        var names = node.Outputs.Select(o => o.Uses.Count > 0 || graph.Outputs.Contains(o) ? graph.Names.Fresh("lowered") : "").ToArray();
+        var lowered = new Node(node.Domain, node.OpType, inputs, names, node.Attributes.Values, graph.Names.Fresh("lowered_norm"));
+        graph.InsertBefore(node, lowered);
+        for (var i = 0; i < names.Length; i++)
+        {
+            if (names[i].Length > 0)
+            {
+                lowered.Outputs[i].Type = TypeInfo.OfTensor(DataType.Float, node.Outputs[i].Type!.StaticDims!);
+                OrtCudaFusions.Replace(graph, node.Outputs[i], Cast(graph, node, lowered.Outputs[i], type));
+            }
+        }
+
+        graph.Remove(node);
+    }
+
+    private static Value Cast(Graph graph, Node anchor, Value x, DataType type) =>
+        Op(graph, anchor, "Cast", [x], x.Type!.StaticDims!, type, Attribute.Int("to", (long)type));
+
+    private static Value Transpose(Graph graph, Node anchor, Value x, params long[] perm)
+    {
+        var d = x.Type!.StaticDims!;
+        return Op(graph, anchor, "Transpose", [x], perm.Select(p => d[p]).ToArray(), x.Type.ElementType, Attribute.IntList("perm", perm));
+    }
+
+    private static Value Shape(Graph graph, params long[] dims) => graph.AddInitializer(Tensor.FromInt64s([dims.Length], dims), graph.Names.Fresh("lowered_shape"));
+
+    private static Value NhwcConv(Graph graph, Node node, List<Value?> inputs)
+    {
+        var x = Transpose(graph, node, inputs[0]!, 0, 3, 1, 2);
+        var w = Transpose(graph, node, inputs[1]!, 0, 3, 1, 2);
+        var y = node.Outputs[0].Type!.StaticDims!;
+        var conv = Op(graph, node, "Conv", [x, w, inputs.Count > 2 ? inputs[2] : null], [y[0], y[3], y[1], y[2]], DataType.Float, [.. node.Attributes.Values]);
+        return Transpose(graph, node, conv, 0, 2, 3, 1);
+    }
+
+    /// <summary>NHWC GroupNorm as NCHW Reshape → InstanceNormalization → Reshape → γ, β → SiLU, in float32.</summary>
+    private static Value GroupNorm(Graph graph, Node node, List<Value?> inputs)
+    {
+        var d = inputs[0]!.Type!.StaticDims!;
+        var (n, h, w, c) = (d[0], d[1], d[2], d[3]);
+        var groups = node.GetInt("groups", 0);
+        var x = Transpose(graph, node, inputs[0]!, 0, 3, 1, 2);
+
+        var grouped = Op(graph, node, "Reshape", [x, Shape(graph, n, groups, -1)], [n, groups, c / groups * h * w], DataType.Float);
+        var ones = graph.AddInitializer(Tensor.FromFloats([groups], Enumerable.Repeat(1f, (int)groups).ToArray()), graph.Names.Fresh("ones"));
+        var zeros = graph.AddInitializer(Tensor.FromFloats([groups], new float[groups]), graph.Names.Fresh("zeros"));
+        var norm = Op(graph, node, "InstanceNormalization", [grouped, ones, zeros], [n, groups, c / groups * h * w], DataType.Float, Attribute.Float("epsilon", node.GetFloat("epsilon", 1e-5f)));
+        var back = Op(graph, node, "Reshape", [norm, Shape(graph, n, c, h, w)], [n, c, h, w], DataType.Float);
+        var gamma = Op(graph, node, "Reshape", [inputs[1], Shape(graph, c, 1, 1)], [c, 1, 1], DataType.Float);
+        var beta = Op(graph, node, "Reshape", [inputs[2], Shape(graph, c, 1, 1)], [c, 1, 1], DataType.Float);
+        var y = Op(graph, node, "Add", [Op(graph, node, "Mul", [back, gamma], [n, c, h, w], DataType.Float), beta], [n, c, h, w], DataType.Float);
+        if (node.GetInt("activation", 0) == 1)
+        {
+            y = Op(graph, node, "Mul", [y, Op(graph, node, "Sigmoid", [y], [n, c, h, w], DataType.Float)], [n, c, h, w], DataType.Float);
+        }
+
+        return Transpose(graph, node, y, 0, 2, 3, 1);
+    }
+
+    /// <summary>Packed QKV [B,S,N,3,H] or packed KV [B,L,N,2,H] sliced into [B,·,N·H] operands of ORT's CPU MultiHeadAttention.</summary>
+    private static Value MultiHeadAttention(Graph graph, Node node, List<Value?> inputs)
+    {
+        if (inputs.Count == 1)
+        {
+            inputs = [.. Unpack(graph, node, inputs[0]!, 3)];
+        }
+        else if (inputs.Count == 2)
+        {
+            inputs = [inputs[0], .. Unpack(graph, node, inputs[1]!, 2)];
+        }
+
+        var mha = graph.Create("MultiHeadAttention", inputs, attributes: [.. node.Attributes.Values], anchor: node, domain: OrtCudaFusions.Domain);
+        mha.Outputs[0].Type = TypeInfo.OfTensor(DataType.Float, node.Outputs[0].Type!.StaticDims!);
+        return mha.Outputs[0];
+    }
+
+    private static IEnumerable<Value> Unpack(Graph graph, Node anchor, Value packed, long k)
+    {
+        var d = packed.Type!.StaticDims!;
+        var (b, t, n, h) = (d[0], d[1], d[2], d[4]);
+        for (long slot = 0; slot < k; slot++)
+        {
+            var slice = Op(graph, anchor, "Slice", [packed, Shape(graph, slot), Shape(graph, slot + 1), Shape(graph, 3)], [b, t, n, 1, h], DataType.Float);
+            yield return Op(graph, anchor, "Reshape", [slice, Shape(graph, b, t, n * h)], [b, t, n * h], DataType.Float);
+        }
+    }
+}
