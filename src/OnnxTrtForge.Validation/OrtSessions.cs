@@ -127,10 +127,6 @@ public static class OrtSessions
         return new ForgeInputException($"{modelPath}: ONNX Runtime cannot load the model: {FirstLine(e.Message)}", e);
     }
 
-    /// <summary>True when the error is ONNX Runtime refusing CUDA graph capture (nodes outside the CUDA provider, and the like).</summary>
-    public static bool IsGraphRefusal(Exception e) =>
-        e.ToString().Contains("CUDA Graph", StringComparison.OrdinalIgnoreCase) || e.ToString().Contains("cuda_graph", StringComparison.OrdinalIgnoreCase);
-
     private static bool TryLoad(string library)
     {
         if (!System.Runtime.InteropServices.NativeLibrary.TryLoad(library, out var handle))
