@@ -15,7 +15,7 @@ mkdir -p "$W" "$OUTDIR"
 PY=${PYTHON:-python3}
 step=${1:?usage: measure-full.sh prepare|bench|validate}
 
-t() { local s=$(date +%s.%N); "$@"; echo "  ($(echo "$(date +%s.%N) - $s" | bc) s: $*)" >&2; }
+t() { local s=$(date +%s%N); "$@"; echo "  ($(( ($(date +%s%N) - s) / 1000000 )) ms: $*)" >&2; }
 
 case "$step" in
 prepare)
