@@ -56,7 +56,11 @@ public static class OptimizeCheck
     {
         options ??= new OptimizeCheckOptions();
         var notes = new List<string>();
-        var runtime = new RuntimeOptions { Optimize = false, Device = options.Device, DeviceId = options.DeviceId };
+        // CPU: graph optimizations off, so the check sees the graph forge wrote. CUDA: ONNX Runtime 1.31's CUDA
+        // provider assigns com.microsoft NhwcConv only when graph optimizations run (with them off the node is
+        // left without a provider and the session fails: seen on an H200), so the check runs the models as
+        // `forge bench` and the denoising loop do.
+        var runtime = new RuntimeOptions { Optimize = options.Device == ExecutionDevice.Cuda, Device = options.Device, DeviceId = options.DeviceId };
         using var optimized = Open(optimizedPath, runtime, out var optimizedError, missingKernelIsBadInput: true) ?? throw new PassFailedException($"{optimizedPath}: ONNX Runtime cannot load the optimized model: {optimizedError}");
         var sets = LoadDataSets(Path.GetDirectoryName(Path.GetFullPath(originalPath))!, optimized, options.MaxDataSets);
         var inputsDescription = sets.Count > 0 ? string.Join(", ", sets.Select(s => s.Name)) : $"random inputs (seed {options.Seed})";
