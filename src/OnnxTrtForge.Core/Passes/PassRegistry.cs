@@ -89,6 +89,7 @@ public sealed class PassRegistry
         .Register<StandardOpsCheckPass>()
         .Register<AttentionFusionPass>()
         .Register<LayerNormFusionPass>()
+        .Register<BiasSplitGeluFusionPass>()
         .Register<GroupNormFusionPass>()
         .Register<NhwcConvFusionPass>()
         .Register<TransposeOptimizationPass>()
