@@ -93,6 +93,7 @@ public sealed class PassRegistry
         .Register<GroupNormFusionPass>()
         .Register<NhwcConvFusionPass>()
         .Register<TransposeOptimizationPass>()
+        .Register<SkipGroupNormFusionPass>()
         .Register("fix-input-shapes", o => new FixInputShapesPass(o.InputShapes ?? new Dictionary<string, long[]>()));
 
     public IReadOnlyList<string> Names => order;

@@ -96,10 +96,33 @@ internal static class ContribReference
     {
         "MultiHeadAttention" => [MultiHeadAttention(operands, node.GetInt("num_heads", 0), node.Attributes.ContainsKey("scale") ? node.GetFloat("scale", 0) : null)],
         "GroupNorm" => [GroupNorm(operands[0]!, operands[1]!, operands[2]!, node.GetFloat("epsilon", 1e-5f), node.GetInt("groups", 0), node.GetInt("activation", 0) == 1, node.GetInt("channels_last", 1) == 1)],
+        "SkipGroupNorm" => SkipGroupNorm(node, operands),
         "BiasSplitGelu" => [BiasSplitGelu(operands[0]!, operands[1]!)],
         "NhwcConv" => [NhwcConv(operands[0]!, operands[1]!, operands.Count > 2 ? operands[2] : null, node.GetInts("strides"), node.GetInts("pads"), node.GetInts("dilations"), node.GetInt("group", 1))],
         _ => throw new NotSupportedException($"no reference for {node.QualifiedOpType}"),
     };
+
+    /// <summary>SkipGroupNorm: s = x + skip (+ bias), broadcast from [N,1,1,C]; outputs GroupNorm(s) and s.</summary>
+    private static Tensor[] SkipGroupNorm(Node node, IReadOnlyList<Tensor?> operands)
+    {
+        var x = operands[0]!;
+        var skip = operands[3]!;
+        var bias = operands.Count > 4 ? operands[4] : null;
+        var (n, hw, c) = (x.Dims[0], x.Dims[1] * x.Dims[2], x.Dims[3]);
+        var xs = x.ToDoubleArray();
+        var ss = skip.ToDoubleArray();
+        var bs = bias?.ToDoubleArray();
+        var broadcast = ss.Length != xs.Length;
+        var sum = new float[xs.Length];
+        for (long i = 0; i < xs.Length; i++)
+        {
+            var (b, ch) = (i / (hw * c), i % c);
+            sum[i] = (float)(xs[i] + ss[broadcast ? (b * c) + ch : i] + (bs?[ch] ?? 0));
+        }
+
+        var s = Tensor.FromFloats(x.Dims, sum);
+        return [GroupNorm(s, operands[1]!, operands[2]!, node.GetFloat("epsilon", 1e-5f), node.GetInt("groups", 0), node.GetInt("activation", 0) == 1, true), s];
+    }
 
     /// <summary>BiasSplitGelu: x [N,S,D] + bias [D] split in halves a, g of the last axis; a · g · Φ(g) (exact gelu); [N,S,D/2].</summary>
     public static Tensor BiasSplitGelu(Tensor x, Tensor bias)

@@ -22,6 +22,12 @@ internal static class CpuLowering
                 continue;
             }
 
+            if (node.OpType == "SkipGroupNorm")
+            {
+                SkipGroupNorm(graph, node);
+                continue;
+            }
+
             // computed in float32 (ORT's CPU kernels), cast back to the node's type
             var inputs = node.Inputs.Select(v => v?.Type?.ElementType == DataType.Float16 ? Cast(graph, node, v, DataType.Float) : v).ToList();
             var output = node.OpType switch
@@ -45,6 +51,25 @@ internal static class CpuLowering
         var node = graph.Create(op, inputs, attributes: attributes, anchor: anchor);
         node.Outputs[0].Type = TypeInfo.OfTensor(type, dims);
         return node.Outputs[0];
+    }
+
+    /// <summary>SkipGroupNorm as Add (broadcasting the skip) then a GroupNorm node, lowered in turn; the sum is the second output.</summary>
+    private static void SkipGroupNorm(Graph graph, Node node)
+    {
+        var sum = Op(graph, node, "Add", [node.Input(0), node.Input(3)], node.Input(0)!.Type!.StaticDims!, node.Input(0)!.Type!.ElementType);
+        var norm = graph.Create("GroupNorm", [sum, node.Input(1), node.Input(2)], attributes: [.. node.Attributes.Values], anchor: node, domain: OrtCudaFusions.Domain);
+        norm.Outputs[0].Type = node.Outputs[0].Type;
+        var inputs = norm.Inputs.Select(v => v?.Type?.ElementType == DataType.Float16 ? Cast(graph, norm, v, DataType.Float) : v).ToList();
+        var lowered = GroupNorm(graph, norm, inputs);
+        var type = node.Outputs[0].Type!.ElementType;
+        OrtCudaFusions.Replace(graph, node.Outputs[0], type == DataType.Float ? lowered : Cast(graph, norm, lowered, type));
+        if (node.Outputs.Count > 1)
+        {
+            OrtCudaFusions.Replace(graph, node.Outputs[1], sum);
+        }
+
+        graph.Remove(node);
+        graph.Remove(norm);
     }
 
     /// <summary>ORT's CPU kernel of the same norm, in float32 (its float16 support varies by version).</summary>
