@@ -89,9 +89,11 @@ public sealed class PassRegistry
         .Register<StandardOpsCheckPass>()
         .Register<AttentionFusionPass>()
         .Register<LayerNormFusionPass>()
+        .Register<BiasSplitGeluFusionPass>()
         .Register<GroupNormFusionPass>()
         .Register<NhwcConvFusionPass>()
         .Register<TransposeOptimizationPass>()
+        .Register<SkipGroupNormFusionPass>()
         .Register("fix-input-shapes", o => new FixInputShapesPass(o.InputShapes ?? new Dictionary<string, long[]>()));
 
     public IReadOnlyList<string> Names => order;

@@ -96,9 +96,70 @@ internal static class ContribReference
     {
         "MultiHeadAttention" => [MultiHeadAttention(operands, node.GetInt("num_heads", 0), node.Attributes.ContainsKey("scale") ? node.GetFloat("scale", 0) : null)],
         "GroupNorm" => [GroupNorm(operands[0]!, operands[1]!, operands[2]!, node.GetFloat("epsilon", 1e-5f), node.GetInt("groups", 0), node.GetInt("activation", 0) == 1, node.GetInt("channels_last", 1) == 1)],
+        "SkipGroupNorm" => SkipGroupNorm(node, operands),
+        "BiasSplitGelu" => [BiasSplitGelu(operands[0]!, operands[1]!)],
         "NhwcConv" => [NhwcConv(operands[0]!, operands[1]!, operands.Count > 2 ? operands[2] : null, node.GetInts("strides"), node.GetInts("pads"), node.GetInts("dilations"), node.GetInt("group", 1))],
         _ => throw new NotSupportedException($"no reference for {node.QualifiedOpType}"),
     };
+
+    /// <summary>SkipGroupNorm: s = x + skip (+ bias), broadcast from [N,1,1,C]; outputs GroupNorm(s) and s.</summary>
+    private static Tensor[] SkipGroupNorm(Node node, IReadOnlyList<Tensor?> operands)
+    {
+        var x = operands[0]!;
+        var skip = operands[3]!;
+        var bias = operands.Count > 4 ? operands[4] : null;
+        var (n, hw, c) = (x.Dims[0], x.Dims[1] * x.Dims[2], x.Dims[3]);
+        var xs = x.ToDoubleArray();
+        var ss = skip.ToDoubleArray();
+        var bs = bias?.ToDoubleArray();
+        var broadcast = ss.Length != xs.Length;
+        var sum = new float[xs.Length];
+        for (long i = 0; i < xs.Length; i++)
+        {
+            var (b, ch) = (i / (hw * c), i % c);
+            sum[i] = (float)(xs[i] + ss[broadcast ? (b * c) + ch : i] + (bs?[ch] ?? 0));
+        }
+
+        var s = Tensor.FromFloats(x.Dims, sum);
+        return [GroupNorm(s, operands[1]!, operands[2]!, node.GetFloat("epsilon", 1e-5f), node.GetInt("groups", 0), node.GetInt("activation", 0) == 1, true), s];
+    }
+
+    /// <summary>BiasSplitGelu: x [N,S,D] + bias [D] split in halves a, g of the last axis; a · g · Φ(g) (exact gelu); [N,S,D/2].</summary>
+    public static Tensor BiasSplitGelu(Tensor x, Tensor bias)
+    {
+        var d = x.Dims[2];
+        var rows = x.Dims[0] * x.Dims[1];
+        var xs = x.ToDoubleArray();
+        var b = bias.ToDoubleArray();
+        var output = new float[rows * d / 2];
+        for (long r = 0; r < rows; r++)
+        {
+            for (long i = 0; i < d / 2; i++)
+            {
+                var a = xs[(r * d) + i] + b[i];
+                var g = xs[(r * d) + (d / 2) + i] + b[(d / 2) + i];
+                output[(r * d / 2) + i] = (float)(a * g * 0.5 * (1 + Erf(g / Math.Sqrt(2))));
+            }
+        }
+
+        return Tensor.FromFloats([x.Dims[0], x.Dims[1], d / 2], output);
+    }
+
+    /// <summary>erf to about 1.2e-7 (Numerical Recipes' Chebyshev fit of erfc).</summary>
+    private static double Erf(double x)
+    {
+        var z = Math.Abs(x);
+        var t = 1 / (1 + (0.5 * z));
+        double[] c = [-1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806, 0.27886807, -1.13520398, 1.48851587, -0.82215223, 0.17087277];
+        var p = c[^1];
+        for (var k = c.Length - 2; k >= 0; k--)
+        {
+            p = c[k] + (t * p);
+        }
+
+        var r = t * Math.Exp((-z * z) + p);
+        return x >= 0 ? 1 - r : r - 1;
+    }
 
     /// <summary>
     /// NhwcConv: x [N,H,W,C], weights [M,kH,kW,C] (Conv's [M,C,kH,kW] with channels last), bias [M];

@@ -22,6 +22,12 @@ internal static class CpuLowering
                 continue;
             }
 
+            if (node.OpType == "SkipGroupNorm")
+            {
+                SkipGroupNorm(graph, node);
+                continue;
+            }
+
             // computed in float32 (ORT's CPU kernels), cast back to the node's type
             var inputs = node.Inputs.Select(v => v?.Type?.ElementType == DataType.Float16 ? Cast(graph, node, v, DataType.Float) : v).ToList();
             var output = node.OpType switch
@@ -29,6 +35,7 @@ internal static class CpuLowering
                 "NhwcConv" => NhwcConv(graph, node, inputs),
                 "GroupNorm" => GroupNorm(graph, node, inputs),
                 "MultiHeadAttention" => MultiHeadAttention(graph, node, inputs),
+                "BiasSplitGelu" => BiasSplitGelu(graph, node, inputs),
                 _ => throw new NotSupportedException(node.QualifiedOpType),
             };
             var type = node.Outputs[0].Type!.ElementType;
@@ -44,6 +51,25 @@ internal static class CpuLowering
         var node = graph.Create(op, inputs, attributes: attributes, anchor: anchor);
         node.Outputs[0].Type = TypeInfo.OfTensor(type, dims);
         return node.Outputs[0];
+    }
+
+    /// <summary>SkipGroupNorm as Add (broadcasting the skip) then a GroupNorm node, lowered in turn; the sum is the second output.</summary>
+    private static void SkipGroupNorm(Graph graph, Node node)
+    {
+        var sum = Op(graph, node, "Add", [node.Input(0), node.Input(3)], node.Input(0)!.Type!.StaticDims!, node.Input(0)!.Type!.ElementType);
+        var norm = graph.Create("GroupNorm", [sum, node.Input(1), node.Input(2)], attributes: [.. node.Attributes.Values], anchor: node, domain: OrtCudaFusions.Domain);
+        norm.Outputs[0].Type = node.Outputs[0].Type;
+        var inputs = norm.Inputs.Select(v => v?.Type?.ElementType == DataType.Float16 ? Cast(graph, norm, v, DataType.Float) : v).ToList();
+        var lowered = GroupNorm(graph, norm, inputs);
+        var type = node.Outputs[0].Type!.ElementType;
+        OrtCudaFusions.Replace(graph, node.Outputs[0], type == DataType.Float ? lowered : Cast(graph, norm, lowered, type));
+        if (node.Outputs.Count > 1)
+        {
+            OrtCudaFusions.Replace(graph, node.Outputs[1], sum);
+        }
+
+        graph.Remove(node);
+        graph.Remove(norm);
     }
 
     /// <summary>ORT's CPU kernel of the same norm, in float32 (its float16 support varies by version).</summary>
@@ -113,6 +139,21 @@ internal static class CpuLowering
         }
 
         return Transpose(graph, node, y, 0, 2, 3, 1);
+    }
+
+    /// <summary>x + bias, halves a and g of the last axis, a · g · 0.5 · (1 + erf(g/√2)).</summary>
+    private static Value BiasSplitGelu(Graph graph, Node node, List<Value?> inputs)
+    {
+        var d = inputs[0]!.Type!.StaticDims!;
+        var half = new[] { d[0], d[1], d[2] / 2 };
+        var sum = Op(graph, node, "Add", [inputs[0], inputs[1]], d, DataType.Float);
+        var split = graph.Create("Split", [sum], 2, [Attribute.Int("axis", 2)], anchor: node);
+        split.Outputs[0].Type = split.Outputs[1].Type = TypeInfo.OfTensor(DataType.Float, half);
+        var g = split.Outputs[1];
+        Value C(float v) => graph.AddInitializer(Tensor.FromFloats([], [v]), graph.Names.Fresh("c"));
+        var erf = Op(graph, node, "Erf", [Op(graph, node, "Mul", [g, C((float)(1 / Math.Sqrt(2)))], half, DataType.Float)], half, DataType.Float);
+        var gelu = Op(graph, node, "Mul", [Op(graph, node, "Mul", [g, C(0.5f)], half, DataType.Float), Op(graph, node, "Add", [erf, C(1f)], half, DataType.Float)], half, DataType.Float);
+        return Op(graph, node, "Mul", [split.Outputs[0], gelu], half, DataType.Float);
     }
 
     /// <summary>Packed QKV [B,S,N,3,H] or packed KV [B,L,N,2,H] sliced into [B,·,N·H] operands of ORT's CPU MultiHeadAttention.</summary>

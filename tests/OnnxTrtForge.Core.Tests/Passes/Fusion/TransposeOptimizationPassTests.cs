@@ -10,7 +10,7 @@ public sealed class TransposeOptimizationPassTests
     /// A ResNet block as the exports write it, of <paramref name="channels"/> channels in 32 groups: x → GroupNorm+SiLU
     /// → Conv → + time embedding [N,C,1,1] → GroupNorm+SiLU → Conv → + x.
     /// </summary>
-    private static TinyModel ResnetBlock(long channels, long size)
+    internal static TinyModel ResnetBlock(long channels, long size)
     {
         var m = new TinyModel(13);
         long[] dims = [2, channels, size, size];

@@ -12,7 +12,7 @@ public static class OrtCudaFusions
     public const string Domain = "com.microsoft";
 
     /// <summary>The fusion passes of the ort-cuda target, in the order they run.</summary>
-    public static IReadOnlyList<string> Passes { get; } = ["fuse-attention", "fuse-layer-norm", "fuse-group-norm", "fuse-nhwc-conv", "cancel-transposes"];
+    public static IReadOnlyList<string> Passes { get; } = ["fuse-attention", "fuse-layer-norm", "fuse-bias-split-gelu", "fuse-group-norm", "fuse-nhwc-conv", "cancel-transposes", "fuse-skip-group-norm"];
 
     /// <summary>Adds the <c>com.microsoft</c> opset import (version 1) when a fusion emitted a contrib op.</summary>
     public static void ImportDomain(Model model) => model.OpsetImports.TryAdd(Domain, 1);
