@@ -33,14 +33,18 @@ public sealed class EngineBuilder(TrtexecTool tool, IGpuProbe gpuProbe)
     {
         var onnx = Path.GetFullPath(request.OnnxPath);
         var engine = Path.GetFullPath(request.EnginePath);
-        if (string.Equals(onnx, engine, StringComparison.Ordinal))
-        {
-            throw new ForgeInputException($"--engine {request.EnginePath}: the engine would overwrite the model");
-        }
-
         IReadOnlyList<string> externalFiles;
         using (var model = OnnxReader.Load(onnx))
         {
+            // the engine, its log and layer file are resolved against the model and its weights before any work
+            var plan = OutputPlan.Reading(model);
+            plan.File(engine, "the engine");
+            plan.File(request.LogPath ?? engine + ".log", "the trtexec log");
+            if (request.Options.ExportLayerInfoPath is { } layers)
+            {
+                plan.File(layers, "the layer info");
+            }
+
             CheckProfiles(model, request);
             CheckPrecision(model, request);
             externalFiles = model.Graph.Initializers.Select(v => v.Initializer!.Data)
