@@ -41,14 +41,11 @@ internal static class OptimizeCommand
         {
             var input = parse.GetValue(model)!;
             var target = parse.GetValue(output)!;
-            if (Path.GetFullPath(input) == Path.GetFullPath(target))
+            var reportPath = parse.GetValue(report);
+            var checking = parse.GetValue(check);
+            if (reportPath is not null)
             {
-                throw new ForgeInputException($"{target}: output would overwrite the input model");
-            }
-
-            if (parse.GetValue(report) is { } requestedReport)
-            {
-                OptimizeReportWriter.CheckPath(requestedReport);
+                OptimizeReportWriter.CheckPath(reportPath);
             }
 
             var passList = SplitList(parse.GetValue(passes));
@@ -61,29 +58,56 @@ internal static class OptimizeCommand
                 InputShapes = InputShapes(parse.GetValue(inputShapes)),
                 Fp16 = Fp16Spec(parse, parse.GetValue(fp16) || parse.GetValue(to) is not null || passList?.Contains("to-fp16") == true, to, keepIo, opBlock, nodeBlock),
             };
+            var save = new SaveOptions { ExternalData = parse.GetValue(external) };
             OptimizeReport result;
+            CheckedSaveResult? checkResult = null;
             using (var loaded = OnnxReader.Load(input))
             {
+                // every file this run writes is resolved against every file it reads before any pass runs
+                var plan = OutputPlan.Reading(loaded);
+                plan.Model(target, save.ExternalData);
+                if (reportPath is not null)
+                {
+                    plan.File(reportPath, "the report");
+                }
+
+                if (checking)
+                {
+                    plan.Model(CheckedOutput.RejectedPath(target), save.ExternalData);
+                }
+
                 result = Optimizer.Optimize(loaded, options, cancellationToken: cancellationToken) with { ModelPath = input, OutputPath = target };
                 cancellationToken.ThrowIfCancellationRequested();
-                OnnxWriter.Save(loaded, target, new SaveOptions { ExternalData = parse.GetValue(external) });
+                if (checking)
+                {
+                    // a mixed-precision result is held to the fp16 acceptance figure (rel L2 1e-2 vs the float32 original)
+                    var checkOptions = options.Fp16 is null ? null : new OptimizeCheckOptions { Fp32Tolerance = 1e-2, Fp16Tolerance = 1e-2 };
+                    checkResult = CheckedOutput.Save(loaded, input, target, save, checkOptions, cancellationToken);
+                    result = result with { OutputPath = checkResult.Saved.ModelPath };
+                }
+                else
+                {
+                    OnnxWriter.Save(loaded, target, save);
+                }
             }
 
             Print(result);
-            if (parse.GetValue(report) is { } reportPath)
+            if (reportPath is not null)
             {
                 OptimizeReportWriter.Write(result, reportPath);
             }
 
-            if (!parse.GetValue(check))
+            if (checkResult is null)
             {
                 return Task.FromResult(ExitCode.Ok);
             }
 
-            // a mixed-precision result is held to the fp16 acceptance figure (rel L2 1e-2 vs the float32 original)
-            var checkOptions = options.Fp16 is null ? null : new OptimizeCheckOptions { Fp32Tolerance = 1e-2, Fp16Tolerance = 1e-2 };
-            var checkResult = OptimizeCheck.Run(input, target, checkOptions, cancellationToken);
-            Print(checkResult);
+            Print(checkResult.Check);
+            if (!checkResult.Passed)
+            {
+                Console.Error.WriteLine($"forge: check failed; {target} not written, the rejected model is kept at {checkResult.Saved.ModelPath}");
+            }
+
             return Task.FromResult(checkResult.Passed ? ExitCode.Ok : ExitCode.OutOfTolerance);
         });
         return command;
