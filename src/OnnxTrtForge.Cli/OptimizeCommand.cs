@@ -35,8 +35,9 @@ internal static class OptimizeCommand
         var keepIo = new Option<bool>("--keep-io-types") { Description = "to-fp16: graph inputs/outputs stay float32, Casts at the edges.", DefaultValueFactory = _ => true };
         var opBlock = new Option<string?>("--op-block-list") { Description = "to-fp16: ops kept in float32; 'A,B' replaces the default list, '+A,-B' edits it." };
         var inputShapes = new Option<string[]>("--input-shape") { Description = "Pin a dynamic input to a static shape, name:2x4x64x64 (repeatable), so its shape math folds.", AllowMultipleArgumentsPerToken = false };
+        var maxFold = new Option<string?>("--max-fold-bytes") { Description = "Constant folding never evaluates a node whose outputs exceed this size (default 64MiB; e.g. 16MiB, 1GiB)." };
         var nodeBlock = new Option<string?>("--node-block-list") { Description = "to-fp16: comma-separated node names kept in float32." };
-        var command = new Command("optimize", "Rewrite what runtimes reject, fold constants and clean up the graph.") { model, output, passes, rules, report, check, iterations, validateEach, external, inputShapes, fp16, to, keepIo, opBlock, nodeBlock };
+        var command = new Command("optimize", "Rewrite what runtimes reject, fold constants and clean up the graph.") { model, output, passes, rules, report, check, iterations, validateEach, external, inputShapes, maxFold, fp16, to, keepIo, opBlock, nodeBlock };
         command.SetAction((parse, cancellationToken) =>
         {
             var input = parse.GetValue(model)!;
@@ -56,6 +57,7 @@ internal static class OptimizeCommand
                 MaxIterations = parse.GetValue(iterations),
                 ValidateEveryPass = parse.GetValue(validateEach),
                 InputShapes = InputShapes(parse.GetValue(inputShapes)),
+                MaxFoldBytes = MaxFoldBytes(parse.GetValue(maxFold)),
                 Fp16 = Fp16Spec(parse, parse.GetValue(fp16) || parse.GetValue(to) is not null || passList?.Contains("to-fp16") == true, to, keepIo, opBlock, nodeBlock),
             };
             var save = new SaveOptions { ExternalData = parse.GetValue(external) };
@@ -112,6 +114,9 @@ internal static class OptimizeCommand
         });
         return command;
     }
+
+    private static long MaxFoldBytes(string? text) => text is null ? OnnxTrtForge.Core.Evaluation.OpEvaluatorRegistry.DefaultMaxOutputBytes
+        : OnnxTrtForge.Pipelines.Spec.ByteSize.TryParse(text, out var size) && size!.Bytes >= 0 ? size.Bytes : throw new ForgeInputException($"--max-fold-bytes {text}: expected a size like 64MiB, 16M or 1048576");
 
     /// <summary>The to-fp16 options, or null when no conversion is asked for (then its options are an error).</summary>
     private static Dictionary<string, long[]>? InputShapes(string[]? specs)

@@ -156,6 +156,7 @@ internal static class OptimizeStage
                 {
                     ("fold-constants", "max-output") => options with { FoldOutputLimitBytes = size!.Bytes },
                     ("fold-constants", "max-growth") => options with { MaxWeightGrowthBytes = size!.Bytes },
+                    ("fold-constants", "max-fold-bytes") => options with { MaxFoldBytes = size!.Bytes },
                     _ => options,
                 };
             }
