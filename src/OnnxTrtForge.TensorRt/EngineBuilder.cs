@@ -54,11 +54,18 @@ public sealed class EngineBuilder(TrtexecTool tool, IGpuProbe gpuProbe)
         var gpu = await gpuProbe.ProbeAsync(ct);
         var options = request.Options;
         EngineCache? cache = request.CacheDir is null ? null : new EngineCache(request.CacheDir);
+        var notes = new List<string>();
         EngineCacheKey? key = null;
         if (cache is not null)
         {
             key = await EngineCache.ComputeKeyAsync(onnx, externalFiles, options, Tool.Version, gpu, Tool.IsStandIn, ct);
-            if (!request.Force && cache.Find(key) is { } hit)
+            var lookup = request.Force ? EngineCacheLookup.Miss : cache.Lookup(key);
+            if (lookup.Stale is { } stale)
+            {
+                notes.Add(stale);
+            }
+
+            if (lookup.Entry is { } hit)
             {
                 cache.CopyOut(key, engine);
                 LayerInfo? cachedLayers = null;
@@ -74,6 +81,7 @@ public sealed class EngineBuilder(TrtexecTool tool, IGpuProbe gpuProbe)
                     EnginePath = engine,
                     Tool = Tool,
                     Gpu = gpu,
+                    Notes = notes,
                     CacheKey = key,
                     CacheHit = true,
                     StandIn = Tool.IsStandIn || hit.StandIn,
@@ -134,6 +142,7 @@ public sealed class EngineBuilder(TrtexecTool tool, IGpuProbe gpuProbe)
                     EnginePath = engine,
                     Tool = Tool,
                     Gpu = gpu,
+                    Notes = notes,
                     CacheKey = key,
                     LogPath = logPath,
                     LogTail = TrtexecRunner.FailureTail(run),
@@ -163,6 +172,7 @@ public sealed class EngineBuilder(TrtexecTool tool, IGpuProbe gpuProbe)
                 EnginePath = engine,
                 Tool = Tool,
                 Gpu = gpu,
+                Notes = notes,
                 CacheKey = key,
                 LogPath = logPath,
                 LogTail = run.Tail,
