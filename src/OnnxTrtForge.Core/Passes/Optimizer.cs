@@ -77,6 +77,7 @@ public static class Optimizer
     {
         options ??= new OptimizeOptions();
         registry ??= PassRegistry.CreateDefault();
+        ModelAdmission.Check(model);
         var notes = new List<string>();
         IReadOnlyList<PipelineStage> stages;
         if (options.Passes is { } names)
