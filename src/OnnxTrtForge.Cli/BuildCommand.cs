@@ -86,6 +86,11 @@ internal static class BuildCommand
     private static void Print(EngineBuildResult result, bool verbose)
     {
         var standIn = result.StandIn ? $" [{TrtexecTool.StandInNotice}]" : "";
+        foreach (var note in result.Notes)
+        {
+            Console.Out.WriteLine("note: " + note);
+        }
+
         switch (result)
         {
             case EngineBuildSuccess { CacheHit: true } hit:

@@ -19,12 +19,8 @@ internal static class ConvertCommand
         {
             var input = parse.GetValue(model)!;
             var target = parse.GetValue(output)!;
-            if (Path.GetFullPath(input) == Path.GetFullPath(target))
-            {
-                throw new ForgeInputException($"{target}: output would overwrite the input model");
-            }
-
             using var loaded = OnnxReader.Load(input);
+            OutputPlan.Reading(loaded).Model(target, parse.GetValue(external));
             var result = OnnxWriter.Save(loaded, target, new SaveOptions { ExternalData = parse.GetValue(external) });
             Console.Out.WriteLine($"wrote {result.ModelPath} ({Format.Bytes(result.ModelBytes)})" +
                 (result.DataPath is null ? "" : $" + {Path.GetFileName(result.DataPath)} ({Format.Bytes(result.DataBytes)}, {result.ExternalTensors} tensors)"));

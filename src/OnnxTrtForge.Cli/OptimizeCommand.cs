@@ -37,22 +37,20 @@ internal static class OptimizeCommand
         var inputShapes = new Option<string[]>("--input-shape") { Description = "Pin a dynamic input to a static shape, name:2x4x64x64 (repeatable), so its shape math folds.", AllowMultipleArgumentsPerToken = false };
         var targetRuntime = new Option<string>("--target") { Description = "Runtime to prepare for: portable (standard ops), tensorrt (fails on non-standard ops), ort-cuda (ONNX Runtime CUDA contrib-op fusions).", DefaultValueFactory = _ => "portable" };
         targetRuntime.AcceptOnlyFromAmong([.. OptimizeTargets.Names]);
+        var maxFold = new Option<string?>("--max-fold-bytes") { Description = "Constant folding never evaluates a node whose outputs exceed this size (default 64MiB; e.g. 16MiB, 1GiB)." };
         var nodeBlock = new Option<string?>("--node-block-list") { Description = "to-fp16: comma-separated node names kept in float32." };
         var device = new Option<string>("--device") { Description = "--check: run both models on cpu or cuda (ONNX Runtime's CUDA provider).", DefaultValueFactory = _ => "cpu" };
         var deviceId = new Option<int>("--device-id") { Description = "--check: the CUDA device.", DefaultValueFactory = _ => 0 };
-        var command = new Command("optimize", "Rewrite what runtimes reject, fold constants and clean up the graph.") { model, output, passes, rules, report, check, iterations, validateEach, external, inputShapes, fp16, to, keepIo, opBlock, nodeBlock, targetRuntime, device, deviceId };
+        var command = new Command("optimize", "Rewrite what runtimes reject, fold constants and clean up the graph.") { model, output, passes, rules, report, check, iterations, validateEach, external, inputShapes, maxFold, fp16, to, keepIo, opBlock, nodeBlock, targetRuntime, device, deviceId };
         command.SetAction((parse, cancellationToken) =>
         {
             var input = parse.GetValue(model)!;
             var target = parse.GetValue(output)!;
-            if (Path.GetFullPath(input) == Path.GetFullPath(target))
+            var reportPath = parse.GetValue(report);
+            var checking = parse.GetValue(check);
+            if (reportPath is not null)
             {
-                throw new ForgeInputException($"{target}: output would overwrite the input model");
-            }
-
-            if (parse.GetValue(report) is { } requestedReport)
-            {
-                OptimizeReportWriter.CheckPath(requestedReport);
+                OptimizeReportWriter.CheckPath(reportPath);
             }
 
             var checkDevice = parse.GetValue(device) switch
@@ -75,39 +73,70 @@ internal static class OptimizeCommand
                 ValidateEveryPass = parse.GetValue(validateEach),
                 InputShapes = InputShapes(parse.GetValue(inputShapes)),
                 Target = OptimizeTargets.Parse(parse.GetValue(targetRuntime)!),
+                MaxFoldBytes = MaxFoldBytes(parse.GetValue(maxFold)),
                 Fp16 = Fp16Spec(parse, parse.GetValue(fp16) || parse.GetValue(to) is not null || passList?.Contains("to-fp16") == true, to, keepIo, opBlock, nodeBlock),
             };
+            var save = new SaveOptions { ExternalData = parse.GetValue(external) };
             OptimizeReport result;
+            CheckedSaveResult? checkResult = null;
             using (var loaded = OnnxReader.Load(input))
             {
+                // every file this run writes is resolved against every file it reads before any pass runs
+                var plan = OutputPlan.Reading(loaded);
+                plan.Model(target, save.ExternalData);
+                if (reportPath is not null)
+                {
+                    plan.File(reportPath, "the report");
+                }
+
+                if (checking)
+                {
+                    plan.Model(CheckedOutput.RejectedPath(target), save.ExternalData);
+                }
+
                 result = Optimizer.Optimize(loaded, options, cancellationToken: cancellationToken) with { ModelPath = input, OutputPath = target };
                 cancellationToken.ThrowIfCancellationRequested();
-                OnnxWriter.Save(loaded, target, new SaveOptions { ExternalData = parse.GetValue(external) });
+                if (checking)
+                {
+                    // a mixed-precision result is held to the fp16 acceptance figure (rel L2 1e-2 vs the float32 original)
+                    var checkOptions = (options.Fp16 is null ? new OptimizeCheckOptions() : new OptimizeCheckOptions { Fp32Tolerance = 1e-2, Fp16Tolerance = 1e-2 }) with
+                    {
+                        Device = checkDevice,
+                        DeviceId = parse.GetValue(deviceId),
+                    };
+                    checkResult = CheckedOutput.Save(loaded, input, target, save, checkOptions, cancellationToken);
+                    result = result with { OutputPath = checkResult.Saved.ModelPath };
+                }
+                else
+                {
+                    OnnxWriter.Save(loaded, target, save);
+                }
             }
 
             Print(result);
-            if (parse.GetValue(report) is { } reportPath)
+            if (reportPath is not null)
             {
                 OptimizeReportWriter.Write(result, reportPath);
             }
 
-            if (!parse.GetValue(check))
+            if (checkResult is null)
             {
                 return Task.FromResult(ExitCode.Ok);
             }
 
-            // a mixed-precision result is held to the fp16 acceptance figure (rel L2 1e-2 vs the float32 original)
-            var checkOptions = (options.Fp16 is null ? new OptimizeCheckOptions() : new OptimizeCheckOptions { Fp32Tolerance = 1e-2, Fp16Tolerance = 1e-2 }) with
+            Print(checkResult.Check);
+            if (!checkResult.Passed)
             {
-                Device = checkDevice,
-                DeviceId = parse.GetValue(deviceId),
-            };
-            var checkResult = OptimizeCheck.Run(input, target, checkOptions, cancellationToken);
-            Print(checkResult);
+                Console.Error.WriteLine($"forge: check failed; {target} not written, the rejected model is kept at {checkResult.Saved.ModelPath}");
+            }
+
             return Task.FromResult(checkResult.Passed ? ExitCode.Ok : ExitCode.OutOfTolerance);
         });
         return command;
     }
+
+    private static long MaxFoldBytes(string? text) => text is null ? OnnxTrtForge.Core.Evaluation.OpEvaluatorRegistry.DefaultMaxOutputBytes
+        : OnnxTrtForge.Pipelines.Spec.ByteSize.TryParse(text, out var size) && size!.Bytes >= 0 ? size.Bytes : throw new ForgeInputException($"--max-fold-bytes {text}: expected a size like 64MiB, 16M or 1048576");
 
     /// <summary>The to-fp16 options, or null when no conversion is asked for (then its options are an error).</summary>
     private static Dictionary<string, long[]>? InputShapes(string[]? specs)

@@ -22,7 +22,7 @@ public sealed record PassCatalog(IReadOnlyList<string> Passes, IReadOnlyList<str
     /// <summary>The options a pass accepts in YAML (<c>- fold-constants: {max-output: 1M}</c>).</summary>
     public static IReadOnlyDictionary<string, PassOptionKind> OptionsOf(string pass) => pass switch
     {
-        "fold-constants" => new Dictionary<string, PassOptionKind> { ["max-output"] = PassOptionKind.Size, ["max-growth"] = PassOptionKind.Size },
+        "fold-constants" => new Dictionary<string, PassOptionKind> { ["max-output"] = PassOptionKind.Size, ["max-growth"] = PassOptionKind.Size, ["max-fold-bytes"] = PassOptionKind.Size },
         _ => new Dictionary<string, PassOptionKind>(),
     };
 }

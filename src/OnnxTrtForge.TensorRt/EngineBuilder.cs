@@ -33,14 +33,18 @@ public sealed class EngineBuilder(TrtexecTool tool, IGpuProbe gpuProbe)
     {
         var onnx = Path.GetFullPath(request.OnnxPath);
         var engine = Path.GetFullPath(request.EnginePath);
-        if (string.Equals(onnx, engine, StringComparison.Ordinal))
-        {
-            throw new ForgeInputException($"--engine {request.EnginePath}: the engine would overwrite the model");
-        }
-
         IReadOnlyList<string> externalFiles;
         using (var model = OnnxReader.Load(onnx))
         {
+            // the engine, its log and layer file are resolved against the model and its weights before any work
+            var plan = OutputPlan.Reading(model);
+            plan.File(engine, "the engine");
+            plan.File(request.LogPath ?? engine + ".log", "the trtexec log");
+            if (request.Options.ExportLayerInfoPath is { } layers)
+            {
+                plan.File(layers, "the layer info");
+            }
+
             CheckProfiles(model, request);
             CheckPrecision(model, request);
             externalFiles = model.Graph.Initializers.Select(v => v.Initializer!.Data)
@@ -50,11 +54,18 @@ public sealed class EngineBuilder(TrtexecTool tool, IGpuProbe gpuProbe)
         var gpu = await gpuProbe.ProbeAsync(ct);
         var options = request.Options;
         EngineCache? cache = request.CacheDir is null ? null : new EngineCache(request.CacheDir);
+        var notes = new List<string>();
         EngineCacheKey? key = null;
         if (cache is not null)
         {
             key = await EngineCache.ComputeKeyAsync(onnx, externalFiles, options, Tool.Version, gpu, Tool.IsStandIn, ct);
-            if (!request.Force && cache.Find(key) is { } hit)
+            var lookup = request.Force ? EngineCacheLookup.Miss : cache.Lookup(key);
+            if (lookup.Stale is { } stale)
+            {
+                notes.Add(stale);
+            }
+
+            if (lookup.Entry is { } hit)
             {
                 cache.CopyOut(key, engine);
                 LayerInfo? cachedLayers = null;
@@ -70,6 +81,7 @@ public sealed class EngineBuilder(TrtexecTool tool, IGpuProbe gpuProbe)
                     EnginePath = engine,
                     Tool = Tool,
                     Gpu = gpu,
+                    Notes = notes,
                     CacheKey = key,
                     CacheHit = true,
                     StandIn = Tool.IsStandIn || hit.StandIn,
@@ -130,6 +142,7 @@ public sealed class EngineBuilder(TrtexecTool tool, IGpuProbe gpuProbe)
                     EnginePath = engine,
                     Tool = Tool,
                     Gpu = gpu,
+                    Notes = notes,
                     CacheKey = key,
                     LogPath = logPath,
                     LogTail = TrtexecRunner.FailureTail(run),
@@ -159,6 +172,7 @@ public sealed class EngineBuilder(TrtexecTool tool, IGpuProbe gpuProbe)
                 EnginePath = engine,
                 Tool = Tool,
                 Gpu = gpu,
+                Notes = notes,
                 CacheKey = key,
                 LogPath = logPath,
                 LogTail = run.Tail,

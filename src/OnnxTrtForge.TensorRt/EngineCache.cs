@@ -8,8 +8,25 @@ namespace OnnxTrtForge.TensorRt;
 /// <summary>The content key of an engine and the text it hashes (kept for reports and debugging).</summary>
 public sealed record EngineCacheKey(string Hash, string Material);
 
-/// <summary>What the cache remembers about an engine besides its bytes.</summary>
-public sealed record EngineCacheEntry(string Key, string Onnx, string TensorRtVersion, string Gpu, bool StandIn, DateTimeOffset Created, double? BuildSeconds, double? EngineSizeMiB);
+/// <summary>
+/// What the cache remembers about an engine besides its bytes: the text its key hashes (ONNX and external
+/// data hashes, options, TensorRT, GPU) and the engine's own hash and length, so an entry is checked on
+/// every read and needs nothing outside the cache (<see cref="Onnx"/> only says where it was built from).
+/// </summary>
+public sealed record EngineCacheEntry(string Key, string Onnx, string TensorRtVersion, string Gpu, bool StandIn, DateTimeOffset Created, double? BuildSeconds, double? EngineSizeMiB)
+{
+    public string? KeyMaterial { get; init; }
+
+    public string? EngineSha256 { get; init; }
+
+    public long? EngineBytes { get; init; }
+}
+
+/// <summary>A cache lookup: the verified entry, or why an entry that exists cannot be used (it is then rebuilt).</summary>
+public sealed record EngineCacheLookup(EngineCacheEntry? Entry, string? Stale)
+{
+    public static readonly EngineCacheLookup Miss = new(null, null);
+}
 
 /// <summary>
 /// Engines cached by content: the key hashes the ONNX bytes (external data files included), the build
@@ -70,24 +87,72 @@ public sealed class EngineCache(string root)
         return Path.Combine(Root, "timing", "trt-" + version, gpuName + "-cc" + cc + ".cache");
     }
 
-    public EngineCacheEntry? Find(EngineCacheKey key)
+    public EngineCacheEntry? Find(EngineCacheKey key) => Lookup(key).Entry;
+
+    /// <summary>
+    /// Reads and verifies the entry for <paramref name="key"/>: its metadata names this key and the same key
+    /// material, and the engine file has the length and SHA-256 recorded when it was stored. Anything else
+    /// (a half-written, truncated, edited or older entry) is reported as stale, never thrown.
+    /// </summary>
+    public EngineCacheLookup Lookup(EngineCacheKey key)
     {
         var engine = EnginePath(key);
-        var entry = EntryPath(key);
-        if (!File.Exists(engine) || !File.Exists(entry))
+        var entryPath = EntryPath(key);
+        var hasEngine = File.Exists(engine);
+        var hasEntry = File.Exists(entryPath);
+        if (!hasEngine && !hasEntry)
         {
-            return null;
+            return EngineCacheLookup.Miss;
+        }
+
+        if (!hasEngine || !hasEntry)
+        {
+            return Stale(key, hasEngine ? "its metadata is missing" : "its engine file is missing");
+        }
+
+        EngineCacheEntry? entry;
+        try
+        {
+            entry = JsonSerializer.Deserialize<EngineCacheEntry>(File.ReadAllText(entryPath), ReportJson.Options);
+        }
+        catch (Exception e) when (e is JsonException or IOException or NotSupportedException)
+        {
+            return Stale(key, "its metadata cannot be read");
+        }
+
+        if (entry is null || entry.Key != key.Hash || entry.KeyMaterial is null || entry.EngineSha256 is null)
+        {
+            return Stale(key, "its metadata does not describe this key (an older or edited entry)");
+        }
+
+        if (!string.Equals(entry.KeyMaterial, key.Material, StringComparison.Ordinal))
+        {
+            return Stale(key, "it was made from other inputs than its name says");
         }
 
         try
         {
-            return JsonSerializer.Deserialize<EngineCacheEntry>(File.ReadAllText(entry), ReportJson.Options);
+            using var stream = new FileStream(engine, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+            if (stream.Length != entry.EngineBytes)
+            {
+                return Stale(key, $"its engine is {stream.Length} bytes, {entry.EngineBytes} were stored");
+            }
+
+            if (!string.Equals(Convert.ToHexStringLower(SHA256.HashData(stream)), entry.EngineSha256, StringComparison.Ordinal))
+            {
+                return Stale(key, "its engine bytes do not match their recorded hash");
+            }
         }
-        catch (JsonException)
+        catch (IOException e)
         {
-            return null;
+            return Stale(key, "its engine cannot be read: " + e.Message);
         }
+
+        return new EngineCacheLookup(entry, null);
     }
+
+    private static EngineCacheLookup Stale(EngineCacheKey key, string why) =>
+        new(null, $"cache entry {key.Hash[..16]} is stale or corrupt ({why}); rebuilding");
 
     /// <summary>Copies a freshly built engine into the cache (atomically, so a concurrent reader never sees half of it).</summary>
     public void Store(EngineCacheKey key, string enginePath, EngineCacheEntry entry, string? layerInfoPath = null)
@@ -97,8 +162,16 @@ public sealed class EngineCache(string root)
             AtomicFile.Write(LayerInfoPath(key), tmp => File.Copy(layerInfoPath, tmp, overwrite: true));
         }
 
-        AtomicFile.Write(EnginePath(key), tmp => File.Copy(enginePath, tmp, overwrite: true));
-        AtomicFile.WriteAllText(EntryPath(key), JsonSerializer.Serialize(entry, ReportJson.Options));
+        string? sha = null;
+        long length = 0;
+        AtomicFile.Write(EnginePath(key), tmp =>
+        {
+            File.Copy(enginePath, tmp, overwrite: true);
+            using var copy = File.OpenRead(tmp);
+            length = copy.Length;
+            sha = Convert.ToHexStringLower(SHA256.HashData(copy));
+        });
+        AtomicFile.WriteAllText(EntryPath(key), JsonSerializer.Serialize(entry with { KeyMaterial = key.Material, EngineSha256 = sha, EngineBytes = length }, ReportJson.Options));
     }
 
     /// <summary>Places the cached engine at <paramref name="destination"/> (a hard link would alias the cache; a copy cannot).</summary>

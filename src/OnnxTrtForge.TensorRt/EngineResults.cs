@@ -25,6 +25,9 @@ public abstract record EngineBuildResult
 
     /// <summary>The engine came from a stand-in (test double): its banner or log said so.</summary>
     public bool StandIn { get; init; }
+
+    /// <summary>What the reader should know: a stale cache entry that was rebuilt, say.</summary>
+    public IReadOnlyList<string> Notes { get; init; } = [];
 }
 
 public sealed record EngineBuildSuccess : EngineBuildResult

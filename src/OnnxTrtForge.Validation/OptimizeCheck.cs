@@ -44,11 +44,15 @@ public sealed record OptimizeCheckResult(string Reference, string Inputs, IReadO
 }
 
 /// <summary>
-/// Runs an original model and its optimized version in ONNX Runtime (CPU, graph optimizations off) on
+/// Runs an original model and its optimized version in ONNX Runtime (CPU with graph optimizations off, or CUDA) on
 /// the model folder's <c>test_data_set_*</c> inputs, or on seeded random inputs (symbolic dims → 1),
-/// and compares outputs by relative L2 (fp32 1e-5, fp16 2e-3; NaN/Inf always fail). When the original
-/// does not load (an ATen fallback node), the reference is the stored expected outputs, or else the
-/// original with only the rewrite rules applied (rewritten but not folded).
+/// and compares outputs: the same names, shapes and element kinds, then relative L2 (fp32 1e-5, fp16
+/// 2e-3). A non-finite value is a failure where the original's is finite (or of another kind); NaN
+/// where the original has NaN is agreement. The original runs first: when it does not load (an ATen
+/// fallback node) the reference is the stored expected outputs, or else the original with only the
+/// rewrite rules applied; when neither loads, or the original fails on the inputs, the input is at
+/// fault (exit 2 with ONNX Runtime's reason). The optimized model failing to load or run is the passes'
+/// fault (exit 3).
 /// </summary>
 public static class OptimizeCheck
 {
@@ -61,58 +65,96 @@ public static class OptimizeCheck
         // left without a provider and the session fails: seen on an H200), so the check runs the models as
         // `forge bench` and the denoising loop do.
         var runtime = new RuntimeOptions { Optimize = options.Device == ExecutionDevice.Cuda, Device = options.Device, DeviceId = options.DeviceId };
-        using var optimized = Open(optimizedPath, runtime, out var optimizedError, missingKernelIsBadInput: true) ?? throw new PassFailedException($"{optimizedPath}: ONNX Runtime cannot load the optimized model: {optimizedError}");
-        var sets = LoadDataSets(Path.GetDirectoryName(Path.GetFullPath(originalPath))!, optimized, options.MaxDataSets);
-        var inputsDescription = sets.Count > 0 ? string.Join(", ", sets.Select(s => s.Name)) : $"random inputs (seed {options.Seed})";
-        if (sets.Count == 0)
-        {
-            sets.Add(new DataSet($"random-seed-{options.Seed}", RandomInputs(optimized, options.Seed), null));
-        }
-
         string reference;
         var referenceSession = Open(originalPath, runtime, out var originalError);
         string? tempDir = null;
         try
         {
+            List<DataSet> sets;
             if (referenceSession is not null)
             {
                 reference = "original model";
-            }
-            else if (sets.All(s => s.Expected is not null))
-            {
-                notes.Add($"the original model does not load in ONNX Runtime ({originalError}); compared with the stored outputs");
-                reference = "stored outputs";
+                sets = LoadDataSets(Path.GetDirectoryName(Path.GetFullPath(originalPath))!, referenceSession.InputNames, referenceSession.OutputNames, options.MaxDataSets);
             }
             else
             {
-                notes.Add($"the original model does not load in ONNX Runtime ({originalError}); compared with it after the rewrite rules only");
-                tempDir = Directory.CreateTempSubdirectory("forge-check-").FullName;
-                var rewrittenPath = Path.Combine(tempDir, "rewritten.onnx");
                 using (var original = OnnxReader.Load(originalPath))
                 {
-                    new RewriteRulesPass(RewriteRuleRegistry.All()).Run(original);
-                    OnnxWriter.Save(original, rewrittenPath);
+                    var graph = original.Graph;
+                    sets = LoadDataSets(Path.GetDirectoryName(Path.GetFullPath(originalPath))!,
+                        graph.Inputs.Where(v => v.Initializer is null).Select(v => v.Name).ToList(), graph.Outputs.Select(v => v.Name).ToList(), options.MaxDataSets);
                 }
 
-                referenceSession = Open(rewrittenPath, runtime, out var rewrittenError) ?? throw new PassFailedException($"{originalPath}: neither the original nor its rewritten form loads in ONNX Runtime: {rewrittenError}");
-                reference = "original after rewrite rules";
+                if (sets.Count > 0 && sets.All(s => s.Expected is not null))
+                {
+                    notes.Add($"the original model does not load in ONNX Runtime ({originalError}); compared with the stored outputs");
+                    reference = "stored outputs";
+                }
+                else
+                {
+                    notes.Add($"the original model does not load in ONNX Runtime ({originalError}); compared with it after the rewrite rules only");
+                    tempDir = Directory.CreateTempSubdirectory("forge-check-").FullName;
+                    var rewrittenPath = Path.Combine(tempDir, "rewritten.onnx");
+                    using (var original = OnnxReader.Load(originalPath))
+                    {
+                        new RewriteRulesPass(RewriteRuleRegistry.All()).Run(original);
+                        OnnxWriter.Save(original, rewrittenPath);
+                    }
+
+                    referenceSession = Open(rewrittenPath, runtime, out var rewrittenError)
+                        ?? throw new ForgeInputException($"{originalPath}: ONNX Runtime cannot run the original model, so it cannot be checked: {originalError} (after the rewrite rules: {rewrittenError})");
+                    reference = "original after rewrite rules";
+                }
             }
 
-            var checks = new List<OutputCheck>();
+            var inputsDescription = sets.Count > 0 ? string.Join(", ", sets.Select(s => s.Name)) : $"random inputs (seed {options.Seed})";
+            if (sets.Count == 0)
+            {
+                sets.Add(new DataSet($"random-seed-{options.Seed}", RandomInputs(referenceSession!, options.Seed), null));
+            }
+
+            // the reference runs first: an original that fails on these inputs is the input's fault, not the passes'
+            var expectedBySet = new List<Dictionary<string, Output>>();
             foreach (var set in sets)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var actual = Execute(optimized, set.Inputs);
-                var expected = referenceSession is not null ? Execute(referenceSession, set.Inputs) : set.Expected!;
-                foreach (var (name, got) in actual)
+                expectedBySet.Add(referenceSession is not null
+                    ? Run(referenceSession, set, $"{originalPath}: ONNX Runtime cannot run the {reference} on {set.Name}", input: true)
+                    : set.Expected!);
+            }
+
+            using var optimized = Open(optimizedPath, runtime, out var loadError, missingKernelIsBadInput: true) ?? throw new PassFailedException($"{optimizedPath}: ONNX Runtime cannot load the optimized model: {loadError}");
+            var checks = new List<OutputCheck>();
+            for (var i = 0; i < sets.Count; i++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var set = sets[i];
+                var actual = Run(optimized, set, $"{optimizedPath}: ONNX Runtime cannot run the optimized model on {set.Name}", input: false);
+                foreach (var (name, want) in expectedBySet[i])
                 {
-                    if (!expected.TryGetValue(name, out var want))
+                    if (!actual.TryGetValue(name, out var got))
                     {
-                        notes.Add($"{set.Name}: output '{name}' has no reference");
+                        notes.Add($"{set.Name}: output '{name}' of the original is missing from the optimized model");
+                        checks.Add(new OutputCheck(set.Name, name, want.Type.OnnxName(), double.PositiveInfinity, double.PositiveInfinity, false, 0, false));
                         continue;
                     }
 
-                    checks.Add(Compare(set.Name, name, got, want, options));
+                    var check = Compare(set.Name, name, got, want, options);
+                    if (!got.Shape.SequenceEqual(want.Shape))
+                    {
+                        notes.Add($"{set.Name}: output '{name}' has shape [{string.Join(',', got.Shape)}], the original [{string.Join(',', want.Shape)}]");
+                    }
+                    else if (!SameKind(got.Type, want.Type))
+                    {
+                        notes.Add($"{set.Name}: output '{name}' is {got.Type.OnnxName()}, the original {want.Type.OnnxName()}");
+                    }
+
+                    checks.Add(check);
+                }
+
+                foreach (var name in actual.Keys.Where(n => !expectedBySet[i].ContainsKey(n)))
+                {
+                    notes.Add($"{set.Name}: output '{name}' has no reference");
                 }
             }
 
@@ -128,6 +170,24 @@ public static class OptimizeCheck
         }
     }
 
+    /// <summary>Runs one input set; ONNX Runtime's refusal is the input's fault (exit 2) for the reference, the passes' (exit 3) for the optimized model.</summary>
+    private static Dictionary<string, Output> Run(InferenceSession session, DataSet set, string what, bool input)
+    {
+        try
+        {
+            return Execute(session, set.Inputs);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            var message = $"{what}: {OrtSessions.FirstLine(e.Message)}";
+            throw input ? new ForgeInputException(message, e) : new PassFailedException(message, e);
+        }
+    }
+
+    /// <summary>Float types may differ (to-fp16 without keep-io-types); anything else must be the same type.</summary>
+    private static bool SameKind(DataType a, DataType b) => a == b || (a.IsFloatingPoint() && b.IsFloatingPoint());
+
+    /// <summary>A session, or null with ONNX Runtime's reason; a kernel the device lacks in the optimized model stays an exception (exit 2 naming the op).</summary>
     private static InferenceSession? Open(string path, RuntimeOptions runtime, out string error, bool missingKernelIsBadInput = false)
     {
         error = "";
@@ -142,16 +202,14 @@ public static class OptimizeCheck
         }
     }
 
-    /// <summary>A named output: element type, shape and values as doubles.</summary>
-    internal sealed record Output(DataType Type, long[] Shape, double[] Values);
+    /// <summary>One output tensor: element type, shape and values as doubles.</summary>
+    public sealed record Output(DataType Type, long[] Shape, double[] Values);
 
     private sealed record DataSet(string Name, Dictionary<string, Tensor> Inputs, Dictionary<string, Output>? Expected);
 
-    private static List<DataSet> LoadDataSets(string folder, InferenceSession session, int max)
+    private static List<DataSet> LoadDataSets(string folder, IReadOnlyList<string> inputNames, IReadOnlyList<string> outputNames, int max)
     {
         var sets = new List<DataSet>();
-        var inputNames = session.InputNames;
-        var outputNames = session.OutputNames;
         foreach (var dir in Directory.EnumerateDirectories(folder, "test_data_set_*").Order(StringComparer.Ordinal).Take(max))
         {
             var inputs = new Dictionary<string, Tensor>(StringComparer.Ordinal);
@@ -251,7 +309,7 @@ public static class OptimizeCheck
         }
     }
 
-    internal static OutputCheck Compare(string set, string name, Output got, Output want, OptimizeCheckOptions options)
+    public static OutputCheck Compare(string set, string name, Output got, Output want, OptimizeCheckOptions options)
     {
         var tolerance = got.Type switch
         {
@@ -259,15 +317,32 @@ public static class OptimizeCheck
             DataType.Float or DataType.Double => options.Fp32Tolerance,
             _ => 0,
         };
-        var nonFinite = got.Values.Any(v => !double.IsFinite(v)) || want.Values.Any(v => !double.IsFinite(v));
-        if (got.Values.Length != want.Values.Length || !got.Shape.SequenceEqual(want.Shape))
+        if (got.Values.Length != want.Values.Length || !got.Shape.SequenceEqual(want.Shape) || !SameKind(got.Type, want.Type))
         {
-            return new OutputCheck(set, name, got.Type.OnnxName(), double.PositiveInfinity, double.PositiveInfinity, nonFinite, tolerance, false);
+            return new OutputCheck(set, name, got.Type.OnnxName(), double.PositiveInfinity, double.PositiveInfinity, false, tolerance, false);
         }
 
-        var metrics = TensorComparison.Compare(want.Values, got.Values);
-        var rel = metrics.RelativeL2;
-        var maxAbs = metrics.MaxAbsError;
+        // non-finite values must match the original's exactly (NaN for NaN, the same infinity); the rest is compared by rel L2
+        var nonFinite = false;
+        var wantFinite = new List<double>(want.Values.Length);
+        var gotFinite = new List<double>(got.Values.Length);
+        for (var i = 0; i < got.Values.Length; i++)
+        {
+            double g = got.Values[i], w = want.Values[i];
+            if (double.IsFinite(w) && double.IsFinite(g))
+            {
+                wantFinite.Add(w);
+                gotFinite.Add(g);
+            }
+            else if (!(double.IsNaN(w) && double.IsNaN(g)) && !(double.IsInfinity(w) && g.Equals(w)))
+            {
+                nonFinite = true;
+            }
+        }
+
+        var metrics = TensorComparison.Compare(wantFinite.ToArray(), gotFinite.ToArray());
+        var rel = wantFinite.Count == 0 ? 0 : metrics.RelativeL2;
+        var maxAbs = wantFinite.Count == 0 ? 0 : metrics.MaxAbsError;
         return new OutputCheck(set, name, got.Type.OnnxName(), rel, maxAbs, nonFinite, tolerance, !nonFinite && rel <= tolerance);
     }
 

@@ -125,4 +125,27 @@ public sealed class OptimizeCommandTests
         Assert.Equal(0, validated.ExitCode);
         Assert.Equal(File.ReadAllBytes(dir.File("a.onnx")), File.ReadAllBytes(dir.File("b.onnx")));
     }
+
+    [Fact]
+    public void Optimize_refuses_a_folder_a_path_under_a_file_and_a_report_onto_the_output_with_exit_2_before_any_work()
+    {
+        using var dir = Fixtures.Temp();
+        var input = Fixtures.Model("tiny_vae_decoder_opset12_fp32");
+        File.WriteAllText(dir.File("file.txt"), "x");
+
+        var folder = ForgeCli.Run("optimize", input, "-o", dir.Path);
+        var underFile = ForgeCli.Run("optimize", input, "-o", dir.File("file.txt/m.onnx"));
+        var reportOnModel = ForgeCli.Run("optimize", input, "-o", dir.File("m.json"), "--report", dir.File("m.json"));
+
+        foreach (var run in new[] { folder, underFile, reportOnModel })
+        {
+            Assert.Equal(2, run.ExitCode);
+            Assert.Single(run.Stderr.Trim().Split('\n'));
+            Assert.DoesNotContain("original", run.Stdout, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("is a folder", folder.Stderr, StringComparison.Ordinal);
+        Assert.Contains("file.txt/m.onnx", underFile.Stderr, StringComparison.Ordinal);
+        Assert.Equal(["file.txt"], Directory.GetFileSystemEntries(dir.Path).Select(Path.GetFileName));
+    }
 }

@@ -44,7 +44,7 @@ public sealed class OptimizeCheckTests
     }
 
     [Fact]
-    public void Uses_the_fp16_tolerance_for_fp16_outputs_and_always_fails_nan()
+    public void Uses_the_fp16_tolerance_for_fp16_outputs_and_fails_nan_where_the_original_is_finite()
     {
         using var dir = Fixtures.Temp();
         var original = Scale(dir.Path, "a.onnx", DataType.Float16, 1f);
@@ -82,5 +82,111 @@ public sealed class OptimizeCheckTests
         Assert.True(result.Passed);
         Assert.Equal("original after rewrite rules", result.Reference);
         Assert.Contains(result.Notes, n => n.Contains("does not load", StringComparison.Ordinal));
+    }
+
+    /// <summary>y = x · w reshaped to <paramref name="shape"/>, so outputs can differ in shape as well as value.</summary>
+    private static Model ScaleModel(float w, long[] shape)
+    {
+        var graph = new Graph("scale");
+        var model = new Model(graph);
+        model.OpsetImports[""] = 13;
+        var x = graph.AddInput("x", TypeInfo.OfTensor(DataType.Float, [2, 8]));
+        var mul = graph.Create("Mul", [x, graph.AddInitializer(Tensor.FromFloats([8], Enumerable.Repeat(w, 8).ToArray()), "w")]);
+        var reshape = graph.Create("Reshape", [mul.Outputs[0], graph.AddInitializer(Tensor.FromInt64s([shape.Length], shape), "shape")]);
+        reshape.Outputs[0].Type = TypeInfo.OfTensor(DataType.Float, shape);
+        graph.Outputs.Add(reshape.Outputs[0]);
+        return model;
+    }
+
+    private static string Save(Model model, string path)
+    {
+        OnnxWriter.Save(model, path);
+        return path;
+    }
+
+    [Fact]
+    public void Fails_an_output_whose_shape_differs_even_when_every_value_matches()
+    {
+        using var dir = Fixtures.Temp();
+        var original = Save(ScaleModel(1f, [2, 8]), dir.File("a.onnx"));
+
+        var result = OptimizeCheck.Run(original, Save(ScaleModel(1f, [16]), dir.File("b.onnx")));
+
+        Assert.False(result.Passed);
+        Assert.Contains(result.Notes, n => n.Contains("has shape [16], the original [2,8]", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Nan_where_the_original_has_nan_agrees_and_a_finite_value_there_fails()
+    {
+        var want = new OptimizeCheck.Output(DataType.Float, [3], [1, double.NaN, double.PositiveInfinity]);
+        var options = new OptimizeCheckOptions();
+
+        var same = OptimizeCheck.Compare("s", "y", new OptimizeCheck.Output(DataType.Float, [3], [1, double.NaN, double.PositiveInfinity]), want, options);
+        var madeFinite = OptimizeCheck.Compare("s", "y", new OptimizeCheck.Output(DataType.Float, [3], [1, 0, double.PositiveInfinity]), want, options);
+        var flipped = OptimizeCheck.Compare("s", "y", new OptimizeCheck.Output(DataType.Float, [3], [1, double.NaN, double.NegativeInfinity]), want, options);
+        var newNan = OptimizeCheck.Compare("s", "y", new OptimizeCheck.Output(DataType.Float, [3], [double.NaN, double.NaN, double.PositiveInfinity]), want, options);
+
+        Assert.True(same.Passed);
+        Assert.False(madeFinite.Passed);
+        Assert.True(madeFinite.NonFinite);
+        Assert.False(flipped.Passed);
+        Assert.False(newNan.Passed);
+        Assert.True(newNan.NonFinite);
+    }
+
+    [Fact]
+    public void An_original_onnx_runtime_cannot_load_is_the_inputs_fault_with_onnx_runtimes_reason()
+    {
+        using var dir = Fixtures.Temp();
+        var graph = new Graph("custom");
+        var model = new Model(graph);
+        model.OpsetImports[""] = 13;
+        model.OpsetImports["com.example"] = 1;
+        var x = graph.AddInput("x", TypeInfo.OfTensor(DataType.Float, [2]));
+        var node = graph.Append(new Node("com.example", "Mystery", [x], ["y"], [], "mystery"));
+        node.Outputs[0].Type = TypeInfo.OfTensor(DataType.Float, [2]);
+        graph.Outputs.Add(node.Outputs[0]);
+        var original = Save(model, dir.File("original.onnx"));
+
+        var e = Assert.Throws<ForgeInputException>(() => OptimizeCheck.Run(original, original));
+
+        Assert.Contains("cannot run the original model", e.Message, StringComparison.Ordinal);
+        Assert.Contains("Mystery", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Fact]
+    public void An_optimized_model_that_fails_the_check_never_reaches_the_output_and_is_kept_under_the_rejected_name()
+    {
+        using var dir = Fixtures.Temp();
+        var original = Save(ScaleModel(1f, [2, 8]), dir.File("a.onnx"));
+        using var wrong = ScaleModel(1.5f, [2, 8]);
+        using var right = ScaleModel(1f, [2, 8]);
+
+        var rejected = CheckedOutput.Save(wrong, original, dir.File("out/b.onnx"), null, null);
+        var accepted = CheckedOutput.Save(right, original, dir.File("out/c.onnx"), null, null);
+
+        Assert.False(rejected.Passed);
+        Assert.False(File.Exists(dir.File("out/b.onnx")));
+        Assert.Equal(dir.File("out/b.rejected.onnx"), rejected.Saved.ModelPath);
+        Assert.True(File.Exists(dir.File("out/b.rejected.onnx")));
+        Assert.True(accepted.Passed);
+        Assert.True(File.Exists(dir.File("out/c.onnx")));
+        Assert.Equal(["b.rejected.onnx", "c.onnx"], Directory.GetFileSystemEntries(dir.File("out")).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void A_checked_model_with_external_data_lands_with_its_data_file_named_after_the_output()
+    {
+        using var dir = Fixtures.Temp();
+        var original = Save(ScaleModel(1f, [2, 8]), dir.File("a.onnx"));
+        using var model = ScaleModel(1f, [2, 8]);
+
+        var saved = CheckedOutput.Save(model, original, dir.File("b.onnx"), new SaveOptions { ExternalData = ExternalDataMode.Always, ExternalThreshold = 24 }, null);
+
+        Assert.True(saved.Passed);
+        Assert.Equal(dir.File("b.onnx.data"), saved.Saved.DataPath);
+        Assert.True(OptimizeCheck.Run(original, dir.File("b.onnx")).Passed);
     }
 }

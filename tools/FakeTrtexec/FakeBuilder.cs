@@ -141,7 +141,7 @@ internal sealed class FakeBuilder(FakeVersion version, FakeOptions options, Fake
             text.Append(EngineMagic).Append('\n');
             text.Append("# ").Append(FakeLog.StandInLine).Append('\n');
             text.Append("tensorrt: ").Append(version).Append('\n');
-            text.Append("onnx: ").Append(Path.GetFullPath(onnxPath)).Append('\n');
+            text.Append("built-from: ").Append(Path.GetFullPath(onnxPath)).Append('\n');
             text.Append("onnx-sha256: ").Append(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(onnxPath)))).Append('\n');
             text.Append("precision: ").Append(Precision()).Append('\n');
             foreach (var key in new[] { "minShapes", "optShapes", "maxShapes" })
@@ -149,9 +149,17 @@ internal sealed class FakeBuilder(FakeVersion version, FakeOptions options, Fake
                 text.Append(key).Append(": ").Append(options.Get(key) ?? "").Append('\n');
             }
 
+            // the engine carries the model itself (weights inlined), as a real plan does: it runs after the ONNX is gone
+            var embedded = EmbeddedModel(model);
+            text.Append("onnx-bytes: ").Append(embedded.Length.ToString(CultureInfo.InvariantCulture)).Append('\n');
+            text.Append(PayloadSeparator).Append('\n');
             var seconds = log.Clock.Elapsed.TotalSeconds;
             log.Trt($"Engine generation completed in {seconds.ToString("0.####", CultureInfo.InvariantCulture)} seconds.");
-            File.WriteAllText(engine, text.ToString());
+            using (var stream = File.Create(engine))
+            {
+                stream.Write(Encoding.UTF8.GetBytes(text.ToString()));
+                stream.Write(embedded);
+            }
             if (timingCache is not null)
             {
                 File.WriteAllText(timingCache, $"FakeTrtexec timing cache (stand-in) for TensorRT {version}\n");
@@ -173,6 +181,23 @@ internal sealed class FakeBuilder(FakeVersion version, FakeOptions options, Fake
             log.Info($"Created engine with size: {mib.ToString("0.######", CultureInfo.InvariantCulture)} MiB");
             log.Info("Saving engine to file " + engine + " (stand-in engine: not a real TensorRT engine)");
             return 0;
+        }
+    }
+
+    /// <summary>The line between a stand-in engine's text header and the ONNX bytes it carries.</summary>
+    public const string PayloadSeparator = "--- onnx ---";
+
+    private static byte[] EmbeddedModel(Model model)
+    {
+        var temp = Path.Combine(Path.GetTempPath(), "faketrt-" + Guid.NewGuid().ToString("N") + ".onnx");
+        try
+        {
+            OnnxWriter.Save(model, temp, new SaveOptions { ExternalData = ExternalDataMode.Never });
+            return File.ReadAllBytes(temp);
+        }
+        finally
+        {
+            File.Delete(temp);
         }
     }
 

@@ -87,32 +87,37 @@ internal sealed class FakeInference(FakeVersion version, FakeOptions options, Fa
         }
     }
 
-    private string ReadEngine(string path)
+    /// <summary>The ONNX bytes a stand-in engine carries, after its header is checked (magic, TensorRT version).</summary>
+    private byte[] ReadEngine(string path)
     {
         if (!File.Exists(path))
         {
             throw new FakeFailure("Error opening engine file: " + path);
         }
 
-        var lines = File.ReadAllLines(path);
-        if (lines.Length == 0 || lines[0] != FakeBuilder.EngineMagic)
+        var bytes = File.ReadAllBytes(path);
+        var separator = Encoding.UTF8.GetBytes("\n" + FakeBuilder.PayloadSeparator + "\n");
+        var at = bytes.AsSpan().IndexOf(separator);
+        var header = Encoding.UTF8.GetString(bytes, 0, at < 0 ? bytes.Length : at).Split('\n');
+        if (header.Length == 0 || header[0] != FakeBuilder.EngineMagic)
         {
             throw new FakeFailure("[TRT] 1: [runtime.cpp::parsePlan::314] Error Code 1: Serialization (Serialization assertion plan->header.magicTag == rt::kPLAN_MAGIC_TAG failed.)");
         }
 
-        var onnx = lines.FirstOrDefault(l => l.StartsWith("onnx: ", StringComparison.Ordinal))?[6..];
-        if (onnx is null || !File.Exists(onnx))
-        {
-            throw new FakeFailure("stand-in engine " + path + " names an ONNX that no longer exists: " + onnx);
-        }
-
-        var built = lines.FirstOrDefault(l => l.StartsWith("tensorrt: ", StringComparison.Ordinal))?[10..];
+        var built = header.FirstOrDefault(l => l.StartsWith("tensorrt: ", StringComparison.Ordinal))?[10..];
         if (built != version.ToString())
         {
             throw new FakeFailure($"[TRT] 6: The engine plan file is not compatible with this version of TensorRT, expecting library version {version} got {built}, please rebuild.");
         }
 
-        return onnx;
+        var length = header.FirstOrDefault(l => l.StartsWith("onnx-bytes: ", StringComparison.Ordinal))?[12..];
+        var payload = at < 0 ? [] : bytes[(at + separator.Length)..];
+        if (length is null || !long.TryParse(length, CultureInfo.InvariantCulture, out var n) || n != payload.Length)
+        {
+            throw new FakeFailure("[TRT] 1: [runtime.cpp::parsePlan::314] Error Code 1: Serialization (the stand-in engine " + path + " is truncated or corrupt)");
+        }
+
+        return payload;
     }
 
     private OrtValue CreateInput(string name, NodeMetadata meta, Dictionary<string, string> shapes, Dictionary<string, string> files)

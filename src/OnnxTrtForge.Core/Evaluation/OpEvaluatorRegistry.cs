@@ -43,8 +43,16 @@ public sealed class OpEvaluatorRegistry
 
     public bool Contains(string domain, string opType) => evaluators.ContainsKey((Normalize(domain), opType));
 
-    /// <summary>Evaluates the node, or returns null when no evaluator knows it or the evaluator declines.</summary>
-    public IReadOnlyList<HostTensor>? Evaluate(Node node, IReadOnlyList<HostTensor?> inputs, long opset)
+    /// <summary>The default bound on the bytes one evaluation may produce (<c>--max-fold-bytes</c>).</summary>
+    public const long DefaultMaxOutputBytes = 64L << 20;
+
+    /// <summary>
+    /// Evaluates the node, or returns null when no evaluator knows it, its outputs would exceed
+    /// <paramref name="maxOutputBytes"/> (sized from the input dims in checked arithmetic before anything is
+    /// computed), the inputs lie outside what the evaluator matches ONNX Runtime on bit for bit
+    /// (<see cref="EvaluationClaims"/>), or the evaluator declines.
+    /// </summary>
+    public IReadOnlyList<HostTensor>? Evaluate(Node node, IReadOnlyList<HostTensor?> inputs, long opset, long maxOutputBytes = DefaultMaxOutputBytes)
     {
         if (!evaluators.TryGetValue((Normalize(node.Domain), node.OpType), out var evaluator))
         {
@@ -53,7 +61,19 @@ public sealed class OpEvaluatorRegistry
 
         try
         {
-            return evaluator(new EvaluationContext(node, inputs, opset));
+            var context = new EvaluationContext(node, inputs, opset);
+            if (!EvaluationClaims.Allow(context, maxOutputBytes))
+            {
+                return null;
+            }
+
+            var results = evaluator(context);
+            return results is not null && results.Any(r => r.Dims.Any(d => d < 0) || r.ByteCount > maxOutputBytes) ? null : results;
+        }
+        catch (ArithmeticException)
+        {
+            // overflow or division by zero on these values: left to the runtime
+            return null;
         }
         catch (ArgumentException)
         {

@@ -177,7 +177,8 @@ public static class ShapeMath
             end = Math.Clamp(end, -1, dim - 1);
         }
 
-        var count = step > 0 ? Math.Max(0, (end - start + step - 1) / step) : Math.Max(0, (start - end + (-step) - 1) / -step);
+        // in 128 bits: end - start + step - 1 overflows 64 for extreme steps (long.MaxValue, long.MinValue)
+        var count = (long)(step > 0 ? Int128.Max(0, ((Int128)end - start + step - 1) / step) : Int128.Max(0, ((Int128)start - end - step - 1) / -(Int128)step));
         return (start, end, step, count);
     }
 }

@@ -17,12 +17,17 @@ namespace OnnxTrtForge.Core.Passes;
 /// </param>
 /// <param name="MinGrowthBytes">Growth always allowed, so tiny models still get their shape chains folded.</param>
 /// <param name="MaxGrowthBytes">An absolute cap on the net growth, whatever the model's size.</param>
+/// <param name="MaxEvaluationBytes">
+/// The most bytes one evaluation may produce (<c>--max-fold-bytes</c>), sized from the input dims in checked
+/// arithmetic before anything is computed: a ConstantOfShape of a huge or overflowing shape is never evaluated.
+/// </param>
 public sealed record ConstantFoldingOptions(
     long MaxOutputBytes = 1 << 20,
     long MaxInputBytes = 16 << 20,
     double MaxGrowthFraction = 0.01,
     long MinGrowthBytes = 1 << 20,
-    long MaxGrowthBytes = long.MaxValue);
+    long MaxGrowthBytes = long.MaxValue,
+    long MaxEvaluationBytes = OpEvaluatorRegistry.DefaultMaxOutputBytes);
 
 /// <summary>
 /// Folds nodes whose inputs are all constants (initializers) through the op-keyed evaluator registry,
@@ -161,7 +166,7 @@ public sealed class ConstantFoldingPass : IGraphPass
         // Known static output types tell the size before anything is read or computed.
         foreach (var output in node.Outputs)
         {
-            if (output.Type?.StaticDims is { } outDims && output.Type.ElementType.ByteCount(ShapeMath.Product(outDims)) > options.MaxOutputBytes)
+            if (output.Type?.StaticDims is { } outDims && (outDims.Any(d => d < 0) || output.Type.ElementType.ByteCount(ShapeMath.Product(outDims)) > options.MaxOutputBytes))
             {
                 return null;
             }
@@ -207,7 +212,7 @@ public sealed class ConstantFoldingPass : IGraphPass
             return null;
         }
 
-        return registry.Evaluate(node, inputs, opset);
+        return registry.Evaluate(node, inputs, opset, options.MaxEvaluationBytes);
     }
 
     private static void InferTypes(Node node, long opset, Dictionary<Value, HostTensor?> cache, ShapeValueTracker shapeValues)

@@ -22,6 +22,9 @@ public sealed record OptimizeOptions
     /// <summary>Constant folding never grows the model's weights by more than this many bytes in total.</summary>
     public long MaxWeightGrowthBytes { get; init; } = 16L << 20;
 
+    /// <summary>Constant folding never evaluates a node whose outputs (sized from its input dims) exceed this many bytes (<c>--max-fold-bytes</c>).</summary>
+    public long MaxFoldBytes { get; init; } = Evaluation.OpEvaluatorRegistry.DefaultMaxOutputBytes;
+
     /// <summary>Run the structural <see cref="GraphValidator"/> on the result (failure: <see cref="PassFailedException"/>).</summary>
     public bool Validate { get; init; } = true;
 
@@ -81,6 +84,7 @@ public static class Optimizer
     {
         options ??= new OptimizeOptions();
         registry ??= PassRegistry.CreateDefault();
+        ModelAdmission.Check(model);
         var notes = new List<string>();
         IReadOnlyList<PipelineStage> stages;
         if (options.Passes is { } names)

@@ -77,7 +77,7 @@ public sealed class PassRegistry
         .Register<CommonSubexpressionEliminationPass>()
         .Register<TopologicalSortPass>()
         .Register<ShapeInferencePass>()
-        .Register("fold-constants", o => new ConstantFoldingPass(new ConstantFoldingOptions(MaxOutputBytes: o.FoldOutputLimitBytes, MaxGrowthBytes: o.MaxWeightGrowthBytes)))
+        .Register("fold-constants", o => new ConstantFoldingPass(new ConstantFoldingOptions(MaxOutputBytes: o.FoldOutputLimitBytes, MaxGrowthBytes: o.MaxWeightGrowthBytes, MaxEvaluationBytes: o.MaxFoldBytes)))
         .Register<CastCleanupPass>()
         .Register<ArithmeticSimplificationPass>()
         .Register<ReshapeChainPass>()

@@ -22,6 +22,11 @@ public static class OnnxReader
             throw new ForgeInputException($"{path}: file not found");
         }
 
+        if (FilePaths.KindOf(full) != FileKind.Regular)
+        {
+            throw new ForgeInputException($"{path}: not a regular file");
+        }
+
         var file = new MappedFile(full);
         try
         {
@@ -593,6 +598,19 @@ public static class OnnxReader
             if (!File.Exists(full))
             {
                 throw Error(place, $"external data file '{location}' not found");
+            }
+
+            // ONNX Runtime refuses data whose real path leaves the folder, so a link pointing out of it is refused too
+            var realRoot = FilePaths.RealPath(root);
+            full = FilePaths.RealPath(full);
+            if (!FilePaths.IsUnder(full, realRoot))
+            {
+                throw Error(place, $"external data location '{location}' resolves through a symbolic link to '{full}', outside the model's folder");
+            }
+
+            if (FilePaths.KindOf(full) != FileKind.Regular)
+            {
+                throw Error(place, $"external data location '{location}' is not a regular file");
             }
 
             if (!externalFiles.TryGetValue(full, out var mapped))

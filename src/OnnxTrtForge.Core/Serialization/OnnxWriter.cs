@@ -47,14 +47,10 @@ public static class OnnxWriter
                 WriteEmbedded(proto, initializers, tempModel);
             }
 
+            // An embedded save leaves any OUT.data alone: this invocation did not write it, and another model may use it.
             if (tempData is not null)
             {
                 File.Move(tempData, dataPath, overwrite: true);
-            }
-            else if (File.Exists(dataPath) && !IsInUse(model, dataPath))
-            {
-                // A stale .data file from an earlier external save would mislead; the new model does not use it.
-                File.Delete(dataPath);
             }
 
             File.Move(tempModel, full, overwrite: true);
@@ -75,9 +71,6 @@ public static class OnnxWriter
     /// <summary>Writes one tensor as a serialized TensorProto with raw_data (the ONNX test-data .pb format), atomically.</summary>
     public static void SaveTensor(Tensor tensor, string path) =>
         Reports.AtomicFile.WriteAllBytes(path, IrToProto.ToTensorProto(tensor, withData: true).ToByteArray());
-
-    private static bool IsInUse(Model model, string dataPath) =>
-        model.MappedFiles.Any(f => string.Equals(f.Path, dataPath, StringComparison.Ordinal));
 
     /// <summary>Writes the large initializers to the .data file and the rest into the proto; returns bytes and count.</summary>
     private static (long Bytes, int Count) WriteExternal(ModelProto proto, List<Tensor> initializers, string dataPath, string dataName, SaveOptions options)

@@ -35,6 +35,11 @@ internal static class BuildStage
         var phases = new Progress(ctx);
         var result = await new EngineBuilder(tool, gpu).BuildAsync(request, phases, ct);
         ctx.Details["build"] = Summary(result);
+        foreach (var note in result.Notes)
+        {
+            ctx.Note(RunStage.Build, note);
+        }
+
         var standIn = result.StandIn ? $" [{TrtexecTool.StandInNotice}]" : "";
         var figures = new Dictionary<string, string>
         {

@@ -33,12 +33,23 @@ internal static class OptimizeStage
         var clock = Stopwatch.StartNew();
         ctx.Progress(stage, $"loading {original}");
         using var model = OnnxReader.Load(original);
+        var plan = OutputPlan.Reading(model);
+        plan.Model(optimized);
+        if (spec.Check)
+        {
+            plan.Model(CheckedOutput.RejectedPath(optimized));
+        }
+
+        if (spec.Fp16 is { } planned)
+        {
+            plan.Model(ctx.ArtifactPath(planned.Output));
+            plan.Model(CheckedOutput.RejectedPath(ctx.ArtifactPath(planned.Output)));
+        }
+
         ctx.Progress(stage, "running passes");
         var report = Optimizer.Optimize(model, Options(spec), cancellationToken: ct) with { OutputPath = optimized };
         ct.ThrowIfCancellationRequested();
         ctx.Progress(stage, $"nodes {report.Before.Nodes} → {report.After.Nodes}; writing {optimized}");
-        OnnxWriter.Save(model, optimized);
-        ctx.CurrentModel = optimized;
         ctx.Details["optimize"] = report;
         foreach (var note in report.Notes)
         {
@@ -50,20 +61,29 @@ internal static class OptimizeStage
             ctx.Note(stage, "optimize-check skipped: target ort-cuda emits CUDA-only contrib ops; the validate stage on cuda is the numeric gate");
         }
 
-        if (spec.Check && CpuCheckable(spec))
+        if (!spec.Check || !CpuCheckable(spec))
         {
+            OnnxWriter.Save(model, optimized);
+            ctx.CurrentModel = optimized;
+        }
+        else
+        {
+            // the optimized model reaches its artifact path only once the check passed
             ctx.Progress(stage, "check: original vs optimized in ONNX Runtime (CPU)");
-            var check = OptimizeCheck.Run(original, optimized, new OptimizeCheckOptions
+            var saved = CheckedOutput.Save(model, original, optimized, null, new OptimizeCheckOptions
             {
                 Fp32Tolerance = spec.CheckTolerance ?? new OptimizeCheckOptions().Fp32Tolerance,
                 Fp16Tolerance = spec.CheckTolerance ?? new OptimizeCheckOptions().Fp16Tolerance,
             }, ct);
-            ctx.Details["optimizeCheck"] = check;
-            var gate = CheckGate(ctx, "optimize-check", check, clock, $"nodes {report.Before.Nodes} → {report.After.Nodes}");
+            ctx.Details["optimizeCheck"] = saved.Check;
+            var gate = CheckGate(ctx, "optimize-check", saved.Check, clock, $"nodes {report.Before.Nodes} → {report.After.Nodes}");
             if (gate.Status == GateStatus.Failed)
             {
+                ctx.Note(stage, $"the rejected model is kept at {saved.Saved.ModelPath}");
                 return;
             }
+
+            ctx.CurrentModel = optimized;
         }
 
         if (spec.Fp16 is not { } fp16)
@@ -85,8 +105,6 @@ internal static class OptimizeStage
         var cleanup = Optimizer.Optimize(model, new OptimizeOptions { Passes = Fp16Cleanup }, cancellationToken: ct);
         ct.ThrowIfCancellationRequested();
         var fp16Path = ctx.ArtifactPath(fp16.Output);
-        OnnxWriter.Save(model, fp16Path);
-        ctx.CurrentModel = fp16Path;
         ctx.Details["fp16"] = new { converted.Modified, converted.Counters, converted.Notes, cleanup.After };
         foreach (var note in converted.Notes)
         {
@@ -95,11 +113,23 @@ internal static class OptimizeStage
 
         if (!CpuCheckable(spec))
         {
+            OnnxWriter.Save(model, fp16Path);
+            ctx.CurrentModel = fp16Path;
             return;
         }
 
         ctx.Progress(stage, "check: original vs fp16 in ONNX Runtime (CPU)");
-        var fp16Check = OptimizeCheck.Run(original, fp16Path, new OptimizeCheckOptions { Fp32Tolerance = fp16.CheckTolerance, Fp16Tolerance = fp16.CheckTolerance }, ct);
+        var fp16Saved = CheckedOutput.Save(model, original, fp16Path, null, new OptimizeCheckOptions { Fp32Tolerance = fp16.CheckTolerance, Fp16Tolerance = fp16.CheckTolerance }, ct);
+        var fp16Check = fp16Saved.Check;
+        if (fp16Check.Passed)
+        {
+            ctx.CurrentModel = fp16Path;
+        }
+        else
+        {
+            ctx.Note(stage, $"the rejected fp16 model is kept at {fp16Saved.Saved.ModelPath}");
+        }
+
         ctx.Details["fp16Check"] = fp16Check;
         var bytes = converted.Counters.TryGetValue("weight-bytes-after", out var after) && converted.Counters.TryGetValue("weight-bytes-before", out var before) && before > 0
             ? $"weights {Core.Reports.Format.Bytes(before)} → {Core.Reports.Format.Bytes(after)}"
@@ -147,6 +177,7 @@ internal static class OptimizeStage
                 {
                     ("fold-constants", "max-output") => options with { FoldOutputLimitBytes = size!.Bytes },
                     ("fold-constants", "max-growth") => options with { MaxWeightGrowthBytes = size!.Bytes },
+                    ("fold-constants", "max-fold-bytes") => options with { MaxFoldBytes = size!.Bytes },
                     _ => options,
                 };
             }

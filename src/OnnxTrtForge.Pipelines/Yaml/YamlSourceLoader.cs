@@ -10,10 +10,34 @@ namespace OnnxTrtForge.Pipelines.Yaml;
 /// <c>${NAME:-default}</c> in scalar values (<c>$$</c> is a literal <c>$</c>), and replaces every mapping
 /// that has a <c>use: FILE#dotted.key</c> entry by the referenced node, with the mapping's other keys
 /// laid over it. Problems are collected, never thrown, so one run reports all of them.
+/// Hostile input is bounded: only regular files of at most <see cref="MaxFileBytes"/> are read (a FIFO or
+/// device never blocks the run), nesting stops at <see cref="MaxDepth"/>, a document whose aliases would
+/// expand past <see cref="MaxNodes"/> nodes is refused, and so are more than <see cref="MaxUses"/>
+/// <c>use:</c> expansions or resolved trees past <see cref="MaxNodes"/>; each is one error at file:line:col.
 /// </summary>
 public sealed partial class YamlSourceLoader
 {
     public const string UseKey = "use";
+
+    /// <summary>The largest pipeline or config file read.</summary>
+    public const long MaxFileBytes = 1 << 20;
+
+    /// <summary>The deepest nesting of mappings and lists.</summary>
+    public const int MaxDepth = 64;
+
+    /// <summary>The most nodes a document may expand to, aliases counted at every use, and the most nodes resolving may produce.</summary>
+    public const long MaxNodes = 100_000;
+
+    /// <summary>The most <c>use:</c> references expanded in one load, and the deepest chain of them.</summary>
+    public const int MaxUses = 1_000;
+
+    public const int MaxUseDepth = 32;
+
+    private readonly Dictionary<SourceNode, long> _sizes = new(ReferenceEqualityComparer.Instance);
+    private int _uses;
+    private long _resolved;
+    private bool _resolveLimitReported;
+    private bool _expansionReported;
 
     private readonly Func<string, string?> _environment;
     private readonly List<PipelineError> _errors;
@@ -48,6 +72,21 @@ public sealed partial class YamlSourceLoader
         string text;
         try
         {
+            var what = usedAt is null ? "the pipeline file" : $"config file {file}";
+            var kind = Core.Serialization.FilePaths.KindOf(file);
+            if (kind != Core.Serialization.FileKind.Regular)
+            {
+                _errors.Add(new PipelineError(usedAt ?? new SourceMark(file, 1, 1), $"{what} is {(kind == Core.Serialization.FileKind.Directory ? "a folder" : kind == Core.Serialization.FileKind.Missing ? "missing" : "not a regular file (a FIFO or device)")}; only regular files are read"));
+                return null;
+            }
+
+            var length = new FileInfo(file).Length;
+            if (length > MaxFileBytes)
+            {
+                _errors.Add(new PipelineError(usedAt ?? new SourceMark(file, 1, 1), $"{what} is {length} bytes; pipeline and config files are limited to {MaxFileBytes} bytes"));
+                return null;
+            }
+
             text = File.ReadAllText(file);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -65,6 +104,13 @@ public sealed partial class YamlSourceLoader
 
     private SourceNode? Parse(string file, string text)
     {
+        // the YAML scanner slows down quadratically with flow nesting ([[[[...), so depth is checked before it runs
+        if (FlowDepthBeyondLimit(text) is var (line, column))
+        {
+            _errors.Add(new PipelineError(new SourceMark(file, line, column), $"nesting deeper than {MaxDepth} levels"));
+            return null;
+        }
+
         var anchors = new Dictionary<string, SourceNode>(StringComparer.Ordinal);
         try
         {
@@ -76,7 +122,7 @@ public sealed partial class YamlSourceLoader
                 return null;
             }
 
-            var root = ReadNode(parser, file, anchors);
+            var root = ReadNode(parser, file, anchors, 0);
             parser.Consume<DocumentEnd>();
             if (parser.Accept<DocumentStart>(out var second))
             {
@@ -98,10 +144,17 @@ public sealed partial class YamlSourceLoader
         }
     }
 
-    private SourceNode ReadNode(IParser parser, string file, Dictionary<string, SourceNode> anchors)
+    private SourceNode ReadNode(IParser parser, string file, Dictionary<string, SourceNode> anchors, int depth)
     {
         var current = parser.Current ?? throw new YamlException("unexpected end of the document");
         _last = Mark(file, current.Start);
+        if (depth > MaxDepth && current is SequenceStart or MappingStart)
+        {
+            _errors.Add(new PipelineError(_last, $"nesting deeper than {MaxDepth} levels"));
+            parser.SkipThisAndNestedEvents();
+            return Sized(new ScalarNode(_last, "", true), 1);
+        }
+
         parser.MoveNext();
         SourceNode node;
         switch (current)
@@ -109,12 +162,13 @@ public sealed partial class YamlSourceLoader
             case AnchorAlias alias:
                 if (anchors.TryGetValue(alias.Value.Value, out var target))
                 {
+                    // an alias is a second reference to the same node; its size counts again at every use
                     return target;
                 }
 
                 throw new YamlException(alias.Start, alias.End, $"unknown alias *{alias.Value.Value}");
             case Scalar scalar:
-                node = new ScalarNode(Mark(file, scalar.Start), Expand(scalar.Value, Mark(file, scalar.Start)), scalar.Style == ScalarStyle.Plain && scalar.Tag.IsEmpty);
+                node = Sized(new ScalarNode(Mark(file, scalar.Start), Expand(scalar.Value, Mark(file, scalar.Start)), scalar.Style == ScalarStyle.Plain && scalar.Tag.IsEmpty), 1);
                 Remember(scalar.Anchor, node);
                 return node;
             case SequenceStart start:
@@ -122,10 +176,10 @@ public sealed partial class YamlSourceLoader
                 var items = new List<SourceNode>();
                 while (!parser.TryConsume<SequenceEnd>(out _))
                 {
-                    items.Add(ReadNode(parser, file, anchors));
+                    items.Add(ReadNode(parser, file, anchors, depth + 1));
                 }
 
-                node = new SequenceNode(Mark(file, start.Start), items);
+                node = Bounded(new SequenceNode(Mark(file, start.Start), items), items);
                 Remember(start.Anchor, node);
                 return node;
             }
@@ -136,8 +190,8 @@ public sealed partial class YamlSourceLoader
                 var seen = new HashSet<string>(StringComparer.Ordinal);
                 while (!parser.TryConsume<MappingEnd>(out _))
                 {
-                    var key = ReadNode(parser, file, anchors);
-                    var value = ReadNode(parser, file, anchors);
+                    var key = ReadNode(parser, file, anchors, depth + 1);
+                    var value = ReadNode(parser, file, anchors, depth + 1);
                     if (key is not ScalarNode scalarKey)
                     {
                         _errors.Add(new PipelineError(key.Mark, $"a key must be a plain name, not {key.KindName}"));
@@ -159,7 +213,7 @@ public sealed partial class YamlSourceLoader
                     entries.Add(new(scalarKey, value));
                 }
 
-                node = new MappingNode(Mark(file, start.Start), entries);
+                node = Bounded(new MappingNode(Mark(file, start.Start), entries), entries.SelectMany(e => new SourceNode[] { e.Key, e.Value }));
                 Remember(start.Anchor, node);
                 return node;
             }
@@ -177,8 +231,129 @@ public sealed partial class YamlSourceLoader
         }
     }
 
+    /// <summary>
+    /// Where the nesting of flow collections (<c>[ ]</c>, <c>{ }</c>) first goes past <see cref="MaxDepth"/>, or null.
+    /// Quoted scalars and comments are skipped; a quote counts as one only where a scalar can begin.
+    /// </summary>
+    private static (int Line, int Column)? FlowDepthBeyondLimit(string text)
+    {
+        int depth = 0, line = 1, column = 0;
+        var previous = '\n';
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            column++;
+            if (c == '\n')
+            {
+                line++;
+                column = 0;
+                previous = c;
+                continue;
+            }
+
+            var scalarStart = previous is '\n' or ' ' or '\t' or '[' or '{' or ',' or ':' or '-';
+            if (c == '#' && previous is '\n' or ' ' or '\t')
+            {
+                while (i + 1 < text.Length && text[i + 1] != '\n')
+                {
+                    i++;
+                }
+
+                continue;
+            }
+
+            if (c is '"' or '\'' && scalarStart)
+            {
+                // skip to the closing quote ('' and \" are escapes); a newline inside keeps the line count right
+                for (i++; i < text.Length; i++)
+                {
+                    column++;
+                    if (text[i] == '\n')
+                    {
+                        line++;
+                        column = 0;
+                    }
+                    else if (c == '"' && text[i] == '\\')
+                    {
+                        i++;
+                        column++;
+                    }
+                    else if (text[i] == c)
+                    {
+                        if (c == '\'' && i + 1 < text.Length && text[i + 1] == '\'')
+                        {
+                            i++;
+                            column++;
+                            continue;
+                        }
+
+                        break;
+                    }
+                }
+
+                previous = c;
+                continue;
+            }
+
+            if (c is '[' or '{' && ++depth > MaxDepth)
+            {
+                return (line, column);
+            }
+
+            if (c is ']' or '}')
+            {
+                depth = Math.Max(0, depth - 1);
+            }
+
+            previous = c;
+        }
+
+        return null;
+    }
+
+    private SourceNode Sized(SourceNode node, long size)
+    {
+        _sizes[node] = size;
+        return node;
+    }
+
+    /// <summary>A collection's size is one plus its children's, aliases included; past <see cref="MaxNodes"/> it is refused here.</summary>
+    private SourceNode Bounded(SourceNode node, IEnumerable<SourceNode> children)
+    {
+        long size = 1;
+        foreach (var child in children)
+        {
+            size = Math.Min(size + _sizes.GetValueOrDefault(child, 1), long.MaxValue / 2);
+        }
+
+        if (size > MaxNodes)
+        {
+            if (_expansionReported)
+            {
+                return Sized(new ScalarNode(node.Mark, "", true), 1);
+            }
+
+            _expansionReported = true;
+            _errors.Add(new PipelineError(node.Mark, $"this {(node is SequenceNode ? "list" : "mapping")} expands to more than {MaxNodes} nodes (aliases counted at each use)"));
+            return Sized(new ScalarNode(node.Mark, "", true), 1);
+        }
+
+        return Sized(node, size);
+    }
+
     private SourceNode Resolve(SourceNode node, List<string> stack)
     {
+        if (++_resolved > MaxNodes)
+        {
+            if (!_resolveLimitReported)
+            {
+                _resolveLimitReported = true;
+                _errors.Add(new PipelineError(node.Mark, $"resolving `use:` references produces more than {MaxNodes} nodes"));
+            }
+
+            return node;
+        }
+
         switch (node)
         {
             case SequenceNode seq:
@@ -235,6 +410,19 @@ public sealed partial class YamlSourceLoader
         if (!File.Exists(file))
         {
             _errors.Add(new PipelineError(scalar.Mark, $"`use:` refers to {file}, which does not exist"));
+            return null;
+        }
+
+        if (++_uses > MaxUses || stack.Count >= MaxUseDepth)
+        {
+            if (_uses > MaxUses + 1)
+            {
+                return null;
+            }
+
+            _errors.Add(new PipelineError(scalar.Mark, _uses > MaxUses
+                ? $"more than {MaxUses} `use:` references expanded; a chain of references multiplies (each use is expanded again)"
+                : $"`use:` references nest deeper than {MaxUseDepth} levels"));
             return null;
         }
 

@@ -71,6 +71,8 @@ public sealed class OpEvaluatorTests
         new("Flatten", "Flatten", 13, [Random(DataType.Float, 2, 3, 4)], [Axis(2)]),
     };
 
+    private static readonly HashSet<string> Unclaimed = ["Pow", "Exp", "Sin", "Cos", "Erf", "Sigmoid", "Tanh", "Range float", "ReduceMean opset 13", "ReduceMean opset 18"];
+
     [Theory]
     [MemberData(nameof(Cases))]
     public void Evaluator_matches_onnx_runtime(Case c)
@@ -103,6 +105,14 @@ public sealed class OpEvaluatorTests
 
         var node = m.Op(c.Op, inputs.ToArray(), c.Outputs, c.Attributes);
         var expected = OpEvaluatorRegistry.CreateDefault().Evaluate(node, hosts, c.Opset);
+        if (Unclaimed.Contains(c.Name))
+        {
+            // ORT's vectorized transcendentals, Pow, accumulating float Range and float means differ from
+            // forge's correctly rounded results in the last bits: left to the runtime, never approximated
+            Assert.Null(expected);
+            return;
+        }
+
         Assert.NotNull(expected);
         Assert.Equal(c.Outputs, expected.Count);
         for (var i = 0; i < c.Outputs; i++)
@@ -116,15 +126,7 @@ public sealed class OpEvaluatorTests
             var mine = expected[i].ToTensor();
             Assert.Equal(actual[i].Type, mine.Type);
             Assert.Equal(actual[i].Dims, mine.Dims);
-            if (mine.Type.IsFloatingPoint() && c.Op is "Exp" or "Sin" or "Cos" or "Erf" or "Sigmoid" or "Tanh" or "Pow")
-            {
-                // Transcendentals: ORT's vectorized kernels differ from correctly rounded results by an ulp or so.
-                Assert.InRange(OrtRunner.RelativeL2(mine, actual[i]), 0, 1e-6);
-            }
-            else
-            {
-                Assert.True(actual[i].Data.Span.SequenceEqual(mine.Data.Span), $"{c.Name}: output {i} differs: ORT {string.Join(",", actual[i].ToDoubleArray().Take(8))} vs {string.Join(",", mine.ToDoubleArray().Take(8))}");
-            }
+            Assert.True(actual[i].Data.Span.SequenceEqual(mine.Data.Span), $"{c.Name}: output {i} differs: ORT {string.Join(",", actual[i].ToDoubleArray().Take(8))} vs {string.Join(",", mine.ToDoubleArray().Take(8))}");
         }
     }
 

@@ -226,6 +226,11 @@ public static class ShapeInference
         var dilations = node.GetInts("dilations")?.ToArray() ?? Enumerable.Repeat(1L, spatial).ToArray();
         var pads = node.GetInts("pads")?.ToArray() ?? new long[spatial * 2];
         var autoPad = node.GetString("auto_pad", "NOTSET");
+        if (strides.Length < spatial || dilations.Length < spatial || strides.Any(s => s <= 0) || dilations.Any(d => d <= 0))
+        {
+            throw new ForgeInputException($"node '{node.Name}' ({node.OpType}): strides [{string.Join(",", strides)}] and dilations [{string.Join(",", dilations)}] must hold {spatial} positive values");
+        }
+
         var result = new long?[x.Length];
         result[0] = x[0];
         result[1] = w[0];

@@ -1,0 +1,58 @@
+using OnnxTrtForge.Core.Ir;
+
+namespace OnnxTrtForge.Core.Passes;
+
+/// <summary>
+/// What forge refuses before any pass runs, because nothing it computes on such a model could be trusted:
+/// a default-domain opset it does not know (ONNX defines 1 to <see cref="MaxKnownOnnxOpset"/>), a node
+/// whose domain the model does not import (its version, hence its meaning, is undefined), and a graph
+/// with no outputs. Each is one <see cref="ForgeInputException"/> (exit 2) naming the file and the place.
+/// </summary>
+public static class ModelAdmission
+{
+    /// <summary>The newest default-domain opset forge's op knowledge covers.</summary>
+    public const long MaxKnownOnnxOpset = 23;
+
+    public static void Check(Model model)
+    {
+        var file = model.SourcePath ?? "model";
+        foreach (var (domain, version) in model.OpsetImports)
+        {
+            if (domain is "" or "ai.onnx" && (version < 1 || version > MaxKnownOnnxOpset))
+            {
+                throw new ForgeInputException($"{file}: opset_import: default-domain opset {version} is not one forge knows (1 to {MaxKnownOnnxOpset})");
+            }
+        }
+
+        if (model.Graph.Outputs.Count == 0)
+        {
+            throw new ForgeInputException($"{file}: graph '{model.Graph.Name}' has no outputs: nothing to compute");
+        }
+
+        var functions = model.Functions.Select(f => (f.Domain, f.Name)).ToHashSet();
+        foreach (var (node, place) in Nodes(model.Graph, $"graph '{model.Graph.Name}'").Concat(model.Functions.SelectMany(f => Nodes(f.Body, $"function '{f.Domain}.{f.Name}'"))))
+        {
+            var domain = node.Domain is "ai.onnx" ? "" : node.Domain;
+            var imported = model.OpsetImports.ContainsKey(domain) || (domain == "" && model.OpsetImports.ContainsKey("ai.onnx"));
+            if (!imported && !functions.Contains((node.Domain, node.OpType)))
+            {
+                throw new ForgeInputException($"{file}: {place}: node '{node.Name}' ({(domain.Length == 0 ? "" : domain + ".")}{node.OpType}) is from domain '{(domain.Length == 0 ? "ai.onnx" : domain)}', which the model does not import (opset_import)");
+            }
+        }
+    }
+
+    private static IEnumerable<(Node Node, string Place)> Nodes(Graph graph, string place)
+    {
+        foreach (var node in graph.Nodes)
+        {
+            yield return (node, place);
+            foreach (var sub in node.Subgraphs)
+            {
+                foreach (var inner in Nodes(sub, $"{place}, subgraph of '{node.Name}'"))
+                {
+                    yield return inner;
+                }
+            }
+        }
+    }
+}
