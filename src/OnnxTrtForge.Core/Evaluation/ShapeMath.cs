@@ -177,7 +177,10 @@ public static class ShapeMath
             end = Math.Clamp(end, -1, dim - 1);
         }
 
-        var count = step > 0 ? Math.Max(0, (end - start + step - 1) / step) : Math.Max(0, (start - end + (-step) - 1) / -step);
-        return (start, end, step, count);
+        // 128-bit so that extreme steps (long.MinValue, long.MaxValue) cannot wrap the length
+        var count = step > 0
+            ? Int128.Max(0, ((Int128)end - start + step - 1) / step)
+            : Int128.Max(0, ((Int128)start - end - (Int128)step - 1) / -(Int128)step);
+        return (start, end, step, (long)count);
     }
 }

@@ -26,6 +26,7 @@ public sealed class PassRegistry
             "remove-identity",
             "infer-shapes",
             "fold-constants",
+            "fold-symbolic-shapes",
             "remove-redundant-casts",
             "simplify-arithmetic",
             "simplify-reshape-transpose",
@@ -56,6 +57,7 @@ public sealed class PassRegistry
         .Register<CommonSubexpressionEliminationPass>()
         .Register<TopologicalSortPass>()
         .Register<ShapeInferencePass>()
+        .Register<SymbolicShapeFoldingPass>()
         .Register("fold-constants", o => new ConstantFoldingPass(new ConstantFoldingOptions(MaxOutputBytes: o.FoldOutputLimitBytes, MaxGrowthBytes: o.MaxWeightGrowthBytes)))
         .Register<CastCleanupPass>()
         .Register<ArithmeticSimplificationPass>()
