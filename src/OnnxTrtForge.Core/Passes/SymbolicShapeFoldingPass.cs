@@ -75,6 +75,15 @@ public sealed class SymbolicShapeFoldingPass : IGraphPass
                             Infer(node, opset, cache, tracker);
                             targets++;
                         }
+                        else if (target.Producer is { OpType: "Shape" } direct && direct.Attributes.Count == 0)
+                        {
+                            // Reshape(x, Shape(y)): already the smallest form
+                        }
+                        else if (ReshapePath(node, ShapeInference.SymShape(data), value.Elements) is { } path && Rebuild(graph, node, 1, path, tracker, opset, Sources(graph, node, target)) is { } built)
+                        {
+                            Infer(node, opset, cache, tracker);
+                            paths += built ? 1 : 0;
+                        }
                         else
                         {
                             Unproven(why, node, $"{ShapeInference.Format(value.Elements)} from {ShapeInference.Format(ShapeInference.SymShape(data))}");
@@ -97,7 +106,7 @@ public sealed class SymbolicShapeFoldingPass : IGraphPass
                         {
                             expands++;
                         }
-                        else if (Rebuild(graph, node, 1, elements, tracker, opset) is { } built)
+                        else if (Rebuild(graph, node, 1, elements, tracker, opset, Sources(graph, node, size)) is { } built)
                         {
                             Infer(node, opset, cache, tracker);
                             expands += built ? 1 : 0;
@@ -112,7 +121,7 @@ public sealed class SymbolicShapeFoldingPass : IGraphPass
                     }
 
                 case "ConstantOfShape" when node.Input(0) is { IsInitializer: false } size && tracker.Get(size) is { Symbolic: true, Scalar: false } value:
-                    if (Rebuild(graph, node, 0, value.Elements, tracker, opset) is { } rebuilt)
+                    if (Rebuild(graph, node, 0, value.Elements, tracker, opset, Sources(graph, node, size)) is { } rebuilt)
                     {
                         Infer(node, opset, cache, tracker);
                         paths += rebuilt ? 1 : 0;
@@ -199,6 +208,85 @@ public sealed class SymbolicShapeFoldingPass : IGraphPass
         return result;
     }
 
+    /// <summary>
+    /// A Reshape target that still needs symbolic dims at run time: sizes stay, copies of the input's dim
+    /// become 0, one dim becomes -1 (exact, as in <see cref="ReshapeConstant"/>), the rest stay symbolic
+    /// for a Shape → Gather path to read. Null with allowzero (0 would be literal) or a -1 already there
+    /// beside several symbolic dims.
+    /// </summary>
+    private static DimExpr?[]? ReshapePath(Node node, DimExpr?[]? input, DimExpr?[] target)
+    {
+        if (node.GetInt("allowzero", 0) != 0)
+        {
+            return null;
+        }
+
+        var result = new DimExpr?[target.Length];
+        var inferred = target.Any(t => t!.Constant == -1);
+        for (var i = 0; i < target.Length; i++)
+        {
+            var d = target[i]!;
+            if (d.IsConstant)
+            {
+                result[i] = d;
+            }
+            else if (input is not null && i < input.Length && input[i] == d)
+            {
+                result[i] = DimExpr.Const(0);
+            }
+            else if (!inferred)
+            {
+                // the first symbolic dim that is not a copy: the element count fixes it
+                result[i] = DimExpr.Const(-1);
+                inferred = true;
+            }
+            else
+            {
+                result[i] = d;
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Values whose dims a rebuilt shape may read, all defined before <paramref name="node"/>: its data input,
+    /// the tensors the old shape computation measured (Shape inputs among its ancestors), the graph inputs.
+    /// </summary>
+    private static List<Value> Sources(Graph graph, Node node, Value argument)
+    {
+        var sources = new List<Value>();
+        if (node.Input(0) is { } data && !ReferenceEquals(data, argument))
+        {
+            sources.Add(data);
+        }
+
+        var queue = new Queue<Value>([argument]);
+        var seen = new HashSet<Value>();
+        while (queue.Count > 0 && seen.Count < 64)
+        {
+            var value = queue.Dequeue();
+            if (!seen.Add(value) || value.Producer is not { } producer)
+            {
+                continue;
+            }
+
+            if (producer.Is("Shape") && producer.Input(0) is { } measured)
+            {
+                sources.Add(measured);
+                continue;
+            }
+
+            foreach (var input in producer.Inputs.OfType<Value>())
+            {
+                queue.Enqueue(input);
+            }
+        }
+
+        sources.AddRange(graph.Inputs);
+        return sources.Distinct().ToList();
+    }
+
     /// <summary>An Expand size with 1 wherever the data already has the requested dim (broadcasting keeps it).</summary>
     private static DimExpr?[] ExpandSize(DimExpr?[]? data, DimExpr?[] size)
     {
@@ -226,7 +314,7 @@ public sealed class SymbolicShapeFoldingPass : IGraphPass
     /// that reads the symbolic dims from one graph input (Shape → Gather, Concat'ed with the sizes).
     /// True when rebuilt, false when already minimal, null when a dim has no graph input to read it from.
     /// </summary>
-    private static bool? Rebuild(Graph graph, Node node, int slot, DimExpr?[] elements, ShapeValueTracker tracker, long opset)
+    private static bool? Rebuild(Graph graph, Node node, int slot, DimExpr?[] elements, ShapeValueTracker tracker, long opset, IEnumerable<Value> sources)
     {
         var argument = node.Input(slot)!;
         if (argument.Producer is { } producer && producer.Name.StartsWith(Hint, StringComparison.Ordinal))
@@ -240,7 +328,7 @@ public sealed class SymbolicShapeFoldingPass : IGraphPass
             return true;
         }
 
-        foreach (var source in graph.Inputs)
+        foreach (var source in sources)
         {
             if (ShapeInference.SymShape(source) is not { } dims)
             {
