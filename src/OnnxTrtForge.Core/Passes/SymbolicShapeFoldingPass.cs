@@ -38,7 +38,7 @@ public sealed class SymbolicShapeFoldingPass : IGraphPass
         var cache = new Dictionary<Value, HostTensor?>();
         var tracker = new ShapeValueTracker();
         var order = Graph.TopologicalOrder(graph.Nodes) ?? graph.Nodes.ToList();
-        long targets = 0, removed = 0, expands = 0, paths = 0;
+        long targets = 0, removed = 0, expands = 0, paths = 0, merged = 0;
         var unproven = new SortedDictionary<string, (long Count, string Example)>(StringComparer.Ordinal);
         void Unproven(string reason, Node node, string detail)
         {
@@ -62,7 +62,8 @@ public sealed class SymbolicShapeFoldingPass : IGraphPass
 
             switch (node.OpType)
             {
-                case "Reshape" when node.Input(0) is { } data && node.Input(1) is { } target:
+                case "Reshape" when node.Input(0) is { } reshaped && node.Input(1) is { } target:
+                    var data = reshaped;
                     if (!target.IsInitializer || target.IsGraphInput)
                     {
                         if (tracker.Get(target) is not { Symbolic: true, Scalar: false } value)
@@ -90,6 +91,12 @@ public sealed class SymbolicShapeFoldingPass : IGraphPass
                         }
                     }
 
+                    if (MergeInnerReshape(graph, node))
+                    {
+                        merged++;
+                        data = node.Input(0)!;
+                    }
+
                     if (ShapeInference.SymShape(data) is { } inDims && ShapeInference.SymShape(node.Outputs[0]) is { } outDims
                         && inDims.All(d => d is not null) && inDims.AsEnumerable().SequenceEqual(outDims) && GraphEdits.Bypass(graph, node, node.Outputs[0], data))
                     {
@@ -98,11 +105,11 @@ public sealed class SymbolicShapeFoldingPass : IGraphPass
 
                     break;
 
-                case "Expand" when node.Input(0) is { } data && node.Input(1) is { IsInitializer: false } size && tracker.Get(size) is { Symbolic: true, Scalar: false } value:
+                case "Expand" when node.Input(0) is { } expanded && node.Input(1) is { IsInitializer: false } size && tracker.Get(size) is { Symbolic: true, Scalar: false } value:
                     {
-                        var elements = ExpandSize(ShapeInference.SymShape(data), value.Elements);
-                        if (elements.All(e => e!.Constant == 1) && ShapeInference.SymShape(data) is { } dataDims && dataDims.Length >= elements.Length
-                            && GraphEdits.Bypass(graph, node, node.Outputs[0], data))
+                        var elements = ExpandSize(ShapeInference.SymShape(expanded), value.Elements);
+                        if (elements.All(e => e!.Constant == 1) && ShapeInference.SymShape(expanded) is { } dataDims && dataDims.Length >= elements.Length
+                            && GraphEdits.Bypass(graph, node, node.Outputs[0], expanded))
                         {
                             expands++;
                         }
@@ -136,12 +143,13 @@ public sealed class SymbolicShapeFoldingPass : IGraphPass
         }
 
         var notes = unproven.Select(p => $"left symbolic ({p.Value.Count.ToString(CultureInfo.InvariantCulture)}): {p.Key}, e.g. {p.Value.Example}").ToList();
-        return new PassResult(targets + removed + expands + paths > 0)
+        return new PassResult(targets + removed + expands + paths + merged > 0)
         {
             Counters = new Dictionary<string, long>
             {
                 ["reshape-targets-constant"] = targets,
                 ["reshapes-removed"] = removed,
+                ["reshapes-merged"] = merged,
                 ["expands-simplified"] = expands,
                 ["shape-paths-rebuilt"] = paths,
                 ["unproven"] = unproven.Values.Sum(v => v.Count),
@@ -285,6 +293,26 @@ public sealed class SymbolicShapeFoldingPass : IGraphPass
 
         sources.AddRange(graph.Inputs);
         return sources.Distinct().ToList();
+    }
+
+    /// <summary>
+    /// Reshape(Reshape(x, t1), t2) read by nothing else becomes Reshape(x, t2'), when the outer output's
+    /// dims can be said as a constant target relative to x (sizes, copies of x's dims as 0, one -1).
+    /// </summary>
+    private static bool MergeInnerReshape(Graph graph, Node outer)
+    {
+        if (outer.Input(0) is not { Producer: { } inner } middle || !inner.Is("Reshape") || inner.Input(0) is not { } source
+            || GraphEdits.SoleUser(graph, middle) is null || inner.GetInt("allowzero", 0) != 0 || outer.GetInt("allowzero", 0) != 0
+            || GraphEdits.SymbolicDims(source) is not { } from || GraphEdits.SymbolicDims(outer.Outputs[0]) is not { } to
+            || to.Any(d => d.Constant is <= 0) || ReshapeConstant(outer, from, to, out _) is not { } target)
+        {
+            return false;
+        }
+
+        outer.SetInput(0, source);
+        outer.SetInput(1, graph.AddInitializer(Tensor.FromInt64s([target.Length], target), outer.Name + "_shape"));
+        GraphEdits.RemoveIfDead(graph, inner);
+        return true;
     }
 
     /// <summary>An Expand size with 1 wherever the data already has the requested dim (broadcasting keeps it).</summary>
