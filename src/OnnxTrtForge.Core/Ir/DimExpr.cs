@@ -92,14 +92,14 @@ public sealed class DimExpr : IEquatable<DimExpr>
     /// </summary>
     public static DimExpr? FloorDivide(DimExpr? a, long divisor)
     {
-        if (a is null || divisor <= 0 || !a.NonNegative)
-        {
-            return null;
-        }
-
-        if (divisor == 1)
+        if (divisor == 1 || a is null)
         {
             return a;
+        }
+
+        if (divisor <= 0 || !a.NonNegative)
+        {
+            return null;
         }
 
         return Guard(() =>

@@ -146,9 +146,17 @@ public sealed class EinsumHeadSplitPass : IGraphPass
         }
 
         // what measured the merged output for the split's target is dead with the split (from the end)
-        for (var i = measuring.Count - 1; i >= 0; i--)
+        var removedAny = true;
+        while (removedAny)
         {
-            GraphEdits.RemoveIfDead(graph, measuring[i]);
+            removedAny = false;
+            for (var i = measuring.Count - 1; i >= 0; i--)
+            {
+                if (ReferenceEquals(measuring[i].Graph, graph) && GraphEdits.RemoveIfDead(graph, measuring[i]))
+                {
+                    removedAny = true;
+                }
+            }
         }
 
         return true;

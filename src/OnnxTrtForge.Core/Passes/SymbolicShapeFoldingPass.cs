@@ -142,6 +142,12 @@ public sealed class SymbolicShapeFoldingPass : IGraphPass
             }
         }
 
+        if (paths + expands > 0 && Graph.TopologicalOrder(graph.Nodes) is { } sorted && !sorted.SequenceEqual(graph.Nodes))
+        {
+            // new Shape paths sit just before their reader; keep the list in topological order
+            graph.SortTopologically();
+        }
+
         var notes = unproven.Select(p => $"left symbolic ({p.Value.Count.ToString(CultureInfo.InvariantCulture)}): {p.Key}, e.g. {p.Value.Example}").ToList();
         return new PassResult(targets + removed + expands + paths + merged > 0)
         {

@@ -35,6 +35,9 @@ public sealed class DimExprTests
     {
         Assert.Null(DimExpr.FloorDivide(DimExpr.Subtract(A, DimExpr.Const(3)), 2));
         Assert.Null(DimExpr.FloorDivide(A, 0));
+
+        // dividing by 1 is exact whatever the sign (a stride-1 convolution without padding)
+        Assert.Equal(DimExpr.Subtract(A, DimExpr.Const(2)), DimExpr.FloorDivide(DimExpr.Subtract(A, DimExpr.Const(2)), 1));
     }
 
     [Fact]

@@ -71,6 +71,33 @@ public sealed class SymbolicShapeFoldingPassTests(ITestOutputHelper log)
     }
 
     [Fact]
+    public void Expand_to_the_batch_of_an_input_reads_only_that_dim_through_one_shape_and_gather()
+    {
+        // timesteps.broadcast_to(sample.shape[0]) over a dynamic batch
+        var m = new TinyModel(13);
+        var sample = m.Graph.AddInput("sample", TypeInfo.OfTensor(DataType.Float, [Dim.Symbol("batch"), Dim.Of(4), Dim.Symbol("h"), Dim.Symbol("w")]));
+        var t = m.Input("t", DataType.Float, 1);
+        var shape = m.Op("Shape", [sample]).Outputs[0];
+        var batch = m.Op("Gather", [shape, m.Const(Tensor.Scalar(0), "i0")]).Outputs[0];
+        var size = m.Op("Unsqueeze", [batch, m.Int64s("ax", 0)]).Outputs[0];
+        var twice = m.Op("Mul", [size, m.Int64s("one", 1)]).Outputs[0];
+        var expanded = m.Op("Expand", [t, twice]).Outputs[0];
+        m.Graph.Outputs.Add(expanded);
+        expanded.Type = TypeInfo.OfTensor(DataType.Float, [Dim.Symbol("batch")]);
+
+        var result = new SymbolicShapeFoldingPass().Run(m.Model);
+        new DeadNodeEliminationPass().Run(m.Model);
+
+        Assert.Equal(1, result.Counters["expands-simplified"]);
+        Assert.Equal(["Shape", "Gather", "Expand"], m.Ops);
+        foreach (var b in new[] { 1L, 3 })
+        {
+            var output = m.RunOrt([OrtRunner.RandomFloats([b, 4, 2, 2], 5), OrtRunner.RandomFloats([1], 6)])[0];
+            Assert.Equal([b], output.Dims);
+        }
+    }
+
+    [Fact]
     public void Reshape_to_a_shape_no_symbol_value_can_change_is_removed()
     {
         var m = new TinyModel(13);
