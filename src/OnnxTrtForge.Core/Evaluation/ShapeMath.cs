@@ -177,8 +177,10 @@ public static class ShapeMath
             end = Math.Clamp(end, -1, dim - 1);
         }
 
-        // in 128 bits: end - start + step - 1 overflows 64 for extreme steps (long.MaxValue, long.MinValue)
-        var count = (long)(step > 0 ? Int128.Max(0, ((Int128)end - start + step - 1) / step) : Int128.Max(0, ((Int128)start - end - step - 1) / -(Int128)step));
-        return (start, end, step, count);
+        // 128-bit so that extreme steps (long.MinValue, long.MaxValue) cannot wrap the length
+        var count = step > 0
+            ? Int128.Max(0, ((Int128)end - start + step - 1) / step)
+            : Int128.Max(0, ((Int128)start - end - (Int128)step - 1) / -(Int128)step);
+        return (start, end, step, (long)count);
     }
 }

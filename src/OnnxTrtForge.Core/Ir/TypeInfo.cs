@@ -1,11 +1,30 @@
 namespace OnnxTrtForge.Core.Ir;
 
-/// <summary>One dimension of a shape: a known size, a symbolic name, or unknown.</summary>
+/// <summary>
+/// One dimension of a shape: a known size, a symbolic name, or unknown. An inferred dimension may carry
+/// an expression over symbols (<see cref="Expr"/>, e.g. <c>2*batch</c>); its text is then the name
+/// written to the file.
+/// </summary>
 public readonly record struct Dim(long? Value, string? Param)
 {
+    /// <summary>The expression of an inferred symbolic dimension (null for sizes, plain names and unknowns).</summary>
+    public DimExpr? Expr { get; init; }
+
     public static Dim Of(long value) => new(value, null);
 
     public static Dim Symbol(string name) => new(null, name);
+
+    /// <summary>A known size for a constant, a plain name for a single symbol, otherwise the expression.</summary>
+    public static Dim Of(DimExpr? expr) => expr switch
+    {
+        null => Unknown,
+        { Constant: { } c } => Of(c),
+        { SymbolName: { } s } => Symbol(s),
+        _ => new Dim(null, expr.Text) { Expr = expr },
+    };
+
+    /// <summary>This dimension as an expression: a constant, its expression, its name as a symbol; null when unknown.</summary>
+    public DimExpr? AsExpr() => Value is { } v ? DimExpr.Const(v) : Expr ?? (Param is { Length: > 0 } p ? DimExpr.Symbol(p) : null);
 
     public static readonly Dim Unknown = new(null, null);
 

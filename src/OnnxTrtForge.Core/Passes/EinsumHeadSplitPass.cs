@@ -43,19 +43,19 @@ public sealed class EinsumHeadSplitPass : IGraphPass
     }
 
     /// <summary>A head-merged operand: Reshape(Transpose(x4 [B,S,H,D], 0,2,1,3), [B·H,S,D]).</summary>
-    private sealed record Merged(Value Heads, Node Transpose, Node Reshape, long B, long H, long S, long D);
+    private sealed record Merged(Value Heads, Node Transpose, Node Reshape, DimExpr B, DimExpr H, DimExpr S, DimExpr D);
 
     private static Merged? MatchMerged(Value? value)
     {
-        if (value?.Producer is not { } reshape || !reshape.Is("Reshape") || GraphEdits.StaticDims(value) is not { Length: 3 } merged
+        if (value?.Producer is not { } reshape || !reshape.Is("Reshape") || GraphEdits.SymbolicDims(value) is not { Length: 3 } merged
             || reshape.Input(0)?.Producer is not { } transpose || !transpose.Is("Transpose")
             || transpose.GetInts("perm") is not { } perm || !perm.SequenceEqual([0L, 2, 1, 3])
-            || transpose.Input(0) is not { } heads || GraphEdits.StaticDims(heads) is not { Length: 4 } x)
+            || transpose.Input(0) is not { } heads || GraphEdits.SymbolicDims(heads) is not { Length: 4 } x)
         {
             return null;
         }
 
-        return x[0] * x[2] == merged[0] && x[1] == merged[1] && x[3] == merged[2] ? new Merged(heads, transpose, reshape, x[0], x[2], x[1], x[3]) : null;
+        return DimExpr.Multiply(x[0], x[2]) == merged[0] && x[1] == merged[1] && x[3] == merged[2] ? new Merged(heads, transpose, reshape, x[0], x[2], x[1], x[3]) : null;
     }
 
     /// <summary>True for the equations "xyz,xwz->xyw" (scores) or "xyw,xwz->xyz" (weighted values), letters free.</summary>
@@ -110,8 +110,9 @@ public sealed class EinsumHeadSplitPass : IGraphPass
         }
 
         // The weighted values go back: Reshape [B,H,S,D] then Transpose(0,2,1,3), read by nothing else.
-        if (GraphEdits.SoleUser(graph, second.Outputs[0]) is not { } split || !split.Is("Reshape")
-            || GraphEdits.StaticDims(split.Outputs[0]) is not { } splitDims || !splitDims.SequenceEqual([q.B, q.H, q.S, v.D])
+        var measuring = new List<Node>();
+        if (SoleDataUser(graph, second.Outputs[0], measuring) is not { } split || !split.Is("Reshape")
+            || GraphEdits.SymbolicDims(split.Outputs[0]) is not { } splitDims || !splitDims.SequenceEqual([q.B, q.H, q.S, v.D])
             || GraphEdits.SoleUser(graph, split.Outputs[0]) is not { } back || !back.Is("Transpose")
             || back.GetInts("perm") is not { } backPerm || !backPerm.SequenceEqual([0L, 2, 1, 3]) || graph.Outputs.Contains(back.Outputs[0]))
         {
@@ -122,10 +123,10 @@ public sealed class EinsumHeadSplitPass : IGraphPass
         first.SetInput(0, q.Heads);
         first.SetInput(1, k.Heads);
         first.Attributes["equation"] = Attribute.String("equation", "bihd,bjhd->bhij");
-        first.Outputs[0].Type = TypeInfo.OfTensor(scoreType, [q.B, q.H, q.S, k.S]);
+        first.Outputs[0].Type = TypeInfo.OfTensor(scoreType, new[] { q.B, q.H, q.S, k.S }.Select(Dim.Of).ToArray());
         foreach (var op in Enumerable.Reverse(rowOps))
         {
-            op.Outputs[0].Type = TypeInfo.OfTensor(op.Outputs[0].Type!.ElementType, [q.B, q.H, q.S, k.S]);
+            op.Outputs[0].Type = TypeInfo.OfTensor(op.Outputs[0].Type!.ElementType, new[] { q.B, q.H, q.S, k.S }.Select(Dim.Of).ToArray());
             if (op.Is("Softmax"))
             {
                 op.Attributes["axis"] = Attribute.Int("axis", opset >= 13 ? -1 : 3);
@@ -141,6 +142,79 @@ public sealed class EinsumHeadSplitPass : IGraphPass
             if (GraphEdits.RemoveIfDead(graph, node))
             {
                 dropped++;
+            }
+        }
+
+        // what measured the merged output for the split's target is dead with the split (from the end)
+        var removedAny = true;
+        while (removedAny)
+        {
+            removedAny = false;
+            for (var i = measuring.Count - 1; i >= 0; i--)
+            {
+                if (ReferenceEquals(measuring[i].Graph, graph) && GraphEdits.RemoveIfDead(graph, measuring[i]))
+                {
+                    removedAny = true;
+                }
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// The one node that reads <paramref name="value"/> as data, when every other reader only measures it
+    /// for that node's shape argument (Shape → Gather/Concat/... → its input 1, as dynamic-shape exports
+    /// compute a Reshape target). Those measuring nodes are collected, in order, into <paramref name="measuring"/>.
+    /// </summary>
+    private static Node? SoleDataUser(Graph graph, Value value, List<Node> measuring)
+    {
+        if (graph.Outputs.Contains(value))
+        {
+            return null;
+        }
+
+        var readers = value.Uses.Select(u => u.Node).Where(n => !n.Is("Shape")).Distinct().ToList();
+        if (readers.Count != 1)
+        {
+            return null;
+        }
+
+        var reader = readers[0];
+        foreach (var shape in value.Uses.Select(u => u.Node).Where(n => n.Is("Shape")).Distinct())
+        {
+            measuring.Add(shape);
+            if (!OnlyFeeds(graph, shape.Outputs[0], reader, measuring, 8))
+            {
+                return null;
+            }
+        }
+
+        return reader;
+    }
+
+    private static bool OnlyFeeds(Graph graph, Value value, Node target, List<Node> visited, int depth)
+    {
+        if (depth == 0 || graph.Outputs.Contains(value) || value.Uses.Count == 0)
+        {
+            return false;
+        }
+
+        foreach (var use in value.Uses)
+        {
+            if (ReferenceEquals(use.Node, target) && use.Index == 1)
+            {
+                continue;
+            }
+
+            if (!visited.Contains(use.Node))
+            {
+                visited.Add(use.Node);
+            }
+
+            if (!use.Node.Outputs.All(o => OnlyFeeds(graph, o, target, visited, depth - 1)))
+            {
+                return false;
             }
         }
 

@@ -82,4 +82,8 @@ internal static class GraphEdits
     }
 
     public static long[]? StaticDims(Value? value) => value?.Type?.Kind == TypeKind.Tensor ? value.Type.StaticDims : null;
+
+    /// <summary>Every dim of a tensor value as a size or an expression over symbols; null when the rank or a dim is unknown.</summary>
+    public static DimExpr[]? SymbolicDims(Value? value) =>
+        value?.Type is { Kind: TypeKind.Tensor, Shape: { } shape } && shape.All(d => d.AsExpr() is not null) ? shape.Select(d => d.AsExpr()!).ToArray() : null;
 }

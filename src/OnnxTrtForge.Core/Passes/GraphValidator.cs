@@ -1,12 +1,14 @@
+using OnnxTrtForge.Core.Evaluation;
 using OnnxTrtForge.Core.Ir;
+using OnnxTrtForge.Core.Passes.Inference;
 
 namespace OnnxTrtForge.Core.Passes;
 
 /// <summary>
 /// Structural checks on an optimized model (not a pass: it changes nothing): nodes in topological
 /// order, every input defined before use (outer scopes visible in subgraphs), value names unique in
-/// every scope (a graph and the graphs enclosing it), graph outputs defined, and element types consistent with the schemas of common
-/// ops wherever they are known. The first problem is a <see cref="PassFailedException"/> naming the node.
+/// every scope (a graph and the graphs enclosing it), graph outputs defined, element types consistent with the schemas of common
+/// ops wherever they are known, and declared shapes consistent with shape inference (main graph). The first problem is a <see cref="PassFailedException"/> naming the node.
 /// </summary>
 public static class GraphValidator
 {
@@ -42,6 +44,47 @@ public static class GraphValidator
     {
         var names = new Dictionary<string, Value>(StringComparer.Ordinal);
         Check(model.Graph, new HashSet<Value>(), names);
+        CheckShapes(model);
+    }
+
+    /// <summary>
+    /// Shapes as well as types: every main-graph node's declared output shapes must agree with what shape
+    /// inference computes from its inputs (another rank, or another size where both are sizes, is a
+    /// failure), and no node's computation may conflict (a Reshape that cannot hold its input, ...).
+    /// </summary>
+    private static void CheckShapes(Model model)
+    {
+        var tracker = new ShapeValueTracker();
+        var cache = new Dictionary<Value, HostTensor?>();
+        foreach (var node in model.Graph.Nodes)
+        {
+            TypeInfo?[] inferred;
+            try
+            {
+                inferred = ShapeInference.Infer(node, v => ShapeInferencePass.ConstantOf(v, cache), model.OnnxOpset, v => tracker.Get(v)?.Elements);
+            }
+            catch (ForgeInputException e)
+            {
+                throw new PassFailedException(e.Message, e);
+            }
+
+            tracker.Propagate(node, model.OnnxOpset);
+            for (var i = 0; i < inferred.Length; i++)
+            {
+                var output = node.Outputs[i];
+                if (inferred[i]?.Shape is not { } computed || output.Type is not { Kind: TypeKind.Tensor, Shape: { } declared })
+                {
+                    continue;
+                }
+
+                var mismatch = declared.Count != computed.Count
+                    || declared.Zip(computed).Any(p => p.First.Value is { } a && p.Second.Value is { } b && a != b);
+                if (mismatch)
+                {
+                    throw Fail(node, $"output '{output.Name}' is declared {output.Type} but computes {inferred[i]}");
+                }
+            }
+        }
     }
 
     private static void Check(Graph graph, HashSet<Value> outer, Dictionary<string, Value> names)

@@ -8,6 +8,7 @@ namespace OnnxTrtForge.Core.Passes;
 /// When the group count equals the channel count, each group is one channel, so the whole chain is one
 /// InstanceNormalization on the original tensor with scale s·γ and bias b·γ+β (s, b: the InstanceNorm's
 /// own per-group scale and bias). Within fp32 rounding; exact when s = 1 and b = 0, as exporters emit.
+/// The batch and spatial dims may be symbolic; the channel count must be a size.
 /// </summary>
 public sealed class GroupNormAsInstanceNormPass : IGraphPass
 {
@@ -47,9 +48,9 @@ public sealed class GroupNormAsInstanceNormPass : IGraphPass
         }
 
         var x = reshapeIn.Input(0)!;
-        var xDims = GraphEdits.StaticDims(x);
-        var grouped = GraphEdits.StaticDims(norm.Input(0));
-        if (xDims is null || grouped is null || xDims.Length < 3 || grouped.Length != 3 || grouped[0] != xDims[0] || grouped[1] != xDims[1])
+        var xDims = GraphEdits.SymbolicDims(x);
+        var grouped = GraphEdits.SymbolicDims(norm.Input(0));
+        if (xDims is null || grouped is null || xDims.Length < 3 || grouped.Length != 3 || grouped[0] != xDims[0] || grouped[1] != xDims[1] || xDims[1].Constant is not { } channelCount)
         {
             return false;
         }
@@ -58,12 +59,12 @@ public sealed class GroupNormAsInstanceNormPass : IGraphPass
         var bias = GraphEdits.SmallConstant(norm.Input(2));
         var normOut = norm.Outputs[0];
         if (scale is null || bias is null || !scale.IsReal || GraphEdits.SoleUser(graph, normOut) is not { } reshapeOut || !reshapeOut.Is("Reshape")
-            || GraphEdits.StaticDims(reshapeOut.Outputs[0]) is not { } back || !back.SequenceEqual(xDims))
+            || GraphEdits.SymbolicDims(reshapeOut.Outputs[0]) is not { } back || !back.SequenceEqual(xDims))
         {
             return false;
         }
 
-        var channels = (int)xDims[1];
+        var channels = (int)channelCount;
         if (scale.Count != channels || bias.Count != channels || scale.Type != x.Type?.ElementType)
         {
             return false;
@@ -124,7 +125,7 @@ public sealed class GroupNormAsInstanceNormPass : IGraphPass
     }
 
     /// <summary>The per-channel values of the constant operand of a binary node whose other operand is <paramref name="data"/>.</summary>
-    private static double[]? PerChannel(Graph graph, Node node, Value data, int channels, long[] xDims)
+    private static double[]? PerChannel(Graph graph, Node node, Value data, int channels, DimExpr[] xDims)
     {
         var other = ReferenceEquals(node.Input(0), data) ? node.Input(1) : ReferenceEquals(node.Input(1), data) ? node.Input(0) : null;
         var c = GraphEdits.SmallConstant(other);
@@ -133,8 +134,8 @@ public sealed class GroupNormAsInstanceNormPass : IGraphPass
             return null;
         }
 
-        // Must broadcast against x without changing its shape, and vary only along axis 1.
-        if (ShapeMath.Broadcast([xDims, c.Dims]) is not { } dims || !dims.SequenceEqual(xDims) || c.Rank > xDims.Length)
+        // Must broadcast against x without changing its shape (dims 1, or the channel count on axis 1), and vary only along axis 1.
+        if (c.Rank > xDims.Length)
         {
             return null;
         }
@@ -142,7 +143,7 @@ public sealed class GroupNormAsInstanceNormPass : IGraphPass
         var offset = xDims.Length - c.Rank;
         for (var i = 0; i < c.Rank; i++)
         {
-            if (i + offset != 1 && c.Dims[i] != 1)
+            if (c.Dims[i] != 1 && (i + offset != 1 || c.Dims[i] != channels))
             {
                 return null;
             }

@@ -117,12 +117,21 @@ public static class Optimizer
         var manager = new PassManager(options.MaxIterations, options.ValidateEveryPass ? ValidateAfter : null);
         var records = new List<PassRecord>();
         var clock = Stopwatch.StartNew();
-        for (var i = 0; i < stages.Count; i++)
+        try
         {
-            var passes = stages[i].Passes.Where(registry.Contains).Select(n => registry.Create(n, options)).ToList();
-            records.AddRange(stages[i].FixedPoint
-                ? manager.RunToFixedPoint(model, passes, i, cancellationToken)
-                : manager.RunSequence(model, passes, i, cancellationToken));
+            for (var i = 0; i < stages.Count; i++)
+            {
+                var passes = stages[i].Passes.Where(registry.Contains).Select(n => registry.Create(n, options)).ToList();
+                records.AddRange(stages[i].FixedPoint
+                    ? manager.RunToFixedPoint(model, passes, i, cancellationToken)
+                    : manager.RunSequence(model, passes, i, cancellationToken));
+            }
+        }
+        catch (ForgeInputException e) when (options.InputShapes is { Count: > 0 } pins && e.Message.StartsWith("shape conflict", StringComparison.Ordinal))
+        {
+            // a pinned shape the graph cannot take: name the pin as well as the node
+            var pinned = string.Join(", ", pins.Select(p => $"{p.Key}:{ShapeText.Format(p.Value)}"));
+            throw new ForgeInputException($"--input-shape {pinned} contradicts the graph: {e.Message}", e);
         }
 
         if (options.Validate)

@@ -27,6 +27,7 @@ public sealed class PassRegistry
             "remove-identity",
             "infer-shapes",
             "fold-constants",
+            "fold-symbolic-shapes",
             "remove-redundant-casts",
             "simplify-arithmetic",
             "simplify-reshape-transpose",
@@ -77,6 +78,7 @@ public sealed class PassRegistry
         .Register<CommonSubexpressionEliminationPass>()
         .Register<TopologicalSortPass>()
         .Register<ShapeInferencePass>()
+        .Register<SymbolicShapeFoldingPass>()
         .Register("fold-constants", o => new ConstantFoldingPass(new ConstantFoldingOptions(MaxOutputBytes: o.FoldOutputLimitBytes, MaxGrowthBytes: o.MaxWeightGrowthBytes, MaxEvaluationBytes: o.MaxFoldBytes)))
         .Register<CastCleanupPass>()
         .Register<ArithmeticSimplificationPass>()

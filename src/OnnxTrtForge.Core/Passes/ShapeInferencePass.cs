@@ -7,7 +7,10 @@ namespace OnnxTrtForge.Core.Passes;
 /// <summary>
 /// Infers element types and shapes of node outputs in topological order (main graph), reading small
 /// initializers for shape arguments (Reshape targets, axes, Slice bounds) and partly known shape values
-/// (Shape of a tensor with a dynamic dim, gathered and concatenated). Existing static shapes are kept.
+/// (Shape of a tensor with a dynamic dim, gathered and concatenated), over symbolic dims. Every declared
+/// shape (value_info, graph outputs) is checked against what the graph computes: inference wins, and a
+/// declaration that contradicts it is dropped and counted; a conflict in the computation itself (a
+/// Reshape that cannot hold its input, shapes that do not broadcast) is bad input (exit 2).
 /// </summary>
 public sealed class ShapeInferencePass : IGraphPass
 {
@@ -25,14 +28,18 @@ public sealed class ShapeInferencePass : IGraphPass
         var shapeValues = new ShapeValueTracker();
         long updated = 0;
         long typed = 0;
+        var dropped = new List<string>();
         foreach (var node in order)
         {
             var inferred = ShapeInference.Infer(node, v => ConstantOf(v, cache), opset, v => shapeValues.Get(v)?.Elements);
             for (var i = 0; i < inferred.Length; i++)
             {
-                if (ShapeInference.Merge(node.Outputs[i], inferred[i]))
+                var declared = node.Outputs[i].Type;
+                var outcome = ShapeInference.Reconcile(node.Outputs[i], inferred[i]);
+                updated += outcome == Reconciliation.Unchanged ? 0 : 1;
+                if (outcome == Reconciliation.ConflictDropped)
                 {
-                    updated++;
+                    dropped.Add($"'{node.Outputs[i].Name}' declared {declared}, computed {node.Outputs[i].Type}");
                 }
             }
 
@@ -42,7 +49,8 @@ public sealed class ShapeInferencePass : IGraphPass
 
         return new PassResult(updated > 0)
         {
-            Counters = new Dictionary<string, long> { ["values-updated"] = updated, ["outputs-static"] = typed },
+            Counters = new Dictionary<string, long> { ["values-updated"] = updated, ["outputs-static"] = typed, ["declarations-dropped"] = dropped.Count },
+            Notes = dropped.Count == 0 ? [] : [$"{dropped.Count} declared shape(s) contradicted the graph and were dropped (inference wins), e.g. {dropped[0]}"],
         };
     }
 

@@ -5,7 +5,7 @@ using Attribute = OnnxTrtForge.Core.Ir.Attribute;
 namespace OnnxTrtForge.Core.Passes;
 
 /// <summary>
-/// Simplifies constant Slices of static shapes: a Slice that takes exactly one input of a Concat along
+/// Simplifies constant Slices along axes of known size (other axes may be symbolic): a Slice that takes exactly one input of a Concat along
 /// the Concat's axis is that input; Slices of one value that cut an axis into contiguous pieces
 /// covering all of it (GEGLU's two halves, chunk()) become one Split. Pure data movement, so bit-exact.
 /// </summary>
@@ -50,10 +50,13 @@ public sealed class SliceSimplificationPass : IGraphPass
         };
     }
 
+    /// <summary>The dims of a tensor value, sizes or null (symbolic or unknown); null when the rank is unknown.</summary>
+    private static long?[]? Dims(Value? value) => value?.Type is { Kind: TypeKind.Tensor, Shape: { } shape } ? shape.Select(d => d.Value).ToArray() : null;
+
     private static Piece? AsPiece(Node slice, long opset)
     {
         var input = slice.Input(0);
-        if (GraphEdits.StaticDims(input) is not { } dims || GraphEdits.StaticDims(slice.Outputs[0]) is null
+        if (Dims(input) is not { } dims || Dims(slice.Outputs[0]) is null
             || OpArguments.SliceBounds(slice, opset, i => GraphEdits.SmallConstant(slice.Input(i))?.AsLongs()) is not { } b || b.Starts.Length != 1)
         {
             return null;
@@ -65,7 +68,12 @@ public sealed class SliceSimplificationPass : IGraphPass
         }
 
         var axis = ShapeMath.Axis(b.Axes?[0] ?? 0, dims.Length);
-        var range = ShapeMath.SliceRange(dims[axis], b.Starts[0], b.Ends[0], 1);
+        if (dims[axis] is not { } size)
+        {
+            return null;
+        }
+
+        var range = ShapeMath.SliceRange(size, b.Starts[0], b.Ends[0], 1);
         return new Piece(slice, axis, range.Start, range.Start + range.Count);
     }
 
@@ -76,7 +84,7 @@ public sealed class SliceSimplificationPass : IGraphPass
             return false;
         }
 
-        var rank = GraphEdits.StaticDims(piece.Node.Input(0))!.Length;
+        var rank = Dims(piece.Node.Input(0))!.Length;
         if (ShapeMath.Axis(concat.GetInt("axis", 0), rank) != piece.Axis)
         {
             return false;
@@ -85,12 +93,12 @@ public sealed class SliceSimplificationPass : IGraphPass
         long offset = 0;
         foreach (var part in concat.Inputs)
         {
-            if (GraphEdits.StaticDims(part) is not { } partDims)
+            if (Dims(part) is not { } partDims || partDims.Length != rank || partDims[piece.Axis] is not { } partSize)
             {
                 return false;
             }
 
-            var end = offset + partDims[piece.Axis];
+            var end = offset + partSize;
             if (offset == piece.Start && end == piece.End)
             {
                 if (GraphEdits.Bypass(graph, piece.Node, piece.Node.Outputs[0], part!))
@@ -110,7 +118,7 @@ public sealed class SliceSimplificationPass : IGraphPass
 
     private static bool TrySplit(Graph graph, Value source, int axis, List<Piece> pieces, long opset)
     {
-        var dims = GraphEdits.StaticDims(source)!;
+        var dims = Dims(source)!;
         var ordered = pieces.OrderBy(p => p.Start).ToList();
         long cursor = 0;
         foreach (var p in ordered)

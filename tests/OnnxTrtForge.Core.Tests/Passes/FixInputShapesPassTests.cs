@@ -47,7 +47,8 @@ public sealed class FixInputShapesPassTests
 
         Assert.Equal("fix-input-shapes", report.Passes[0].Pass);
         Assert.InRange(report.After.Nodes, 1, 2200);
-        Assert.True(report.After.Nodes < unpinned.After.Nodes, $"{report.After.Nodes} pinned vs {unpinned.After.Nodes} symbolic");
+        // symbolic shape folding takes the unpinned model as far (issue 14); pinning may never do worse
+        Assert.True(report.After.Nodes <= unpinned.After.Nodes, $"{report.After.Nodes} pinned vs {unpinned.After.Nodes} symbolic");
         Assert.Equal(Dim.Of(2), model.Graph.Outputs[0].Type!.Shape![0]);
         using var temp = Fixtures.Temp();
         OnnxWriter.Save(model, temp.File("model.onnx"));

@@ -84,7 +84,7 @@ public sealed class ShapeInferencePassTests
     }
 
     [Fact]
-    public void Keeps_the_rank_and_known_dims_through_a_reshape_to_the_shape_of_a_dynamic_tensor()
+    public void Keeps_the_symbolic_batch_and_computes_the_other_dims_through_group_norm_reshapes()
     {
         // GroupNorm's way back: Reshape(normalized, Shape(x)) with x of dynamic batch.
         var m = new TinyModel();
@@ -96,7 +96,83 @@ public sealed class ShapeInferencePassTests
 
         new ShapeInferencePass().Run(m.Model);
 
-        Assert.Equal([Dim.Unknown, Dim.Of(2), Dim.Unknown], grouped.Outputs[0].Type!.Shape!);
-        Assert.Equal([Dim.Unknown, Dim.Of(4), Dim.Of(3), Dim.Of(3)], back.Outputs[0].Type!.Shape!);
+        // [batch, 2, -1] holds 36·batch elements: the -1 is 18 whatever the batch
+        Assert.Equal([Dim.Symbol("batch"), Dim.Of(2), Dim.Of(18)], grouped.Outputs[0].Type!.Shape!);
+        Assert.Equal([Dim.Symbol("batch"), Dim.Of(4), Dim.Of(3), Dim.Of(3)], back.Outputs[0].Type!.Shape!);
+    }
+
+    [Fact]
+    public void A_stale_declared_shape_is_dropped_and_counted_so_a_real_reshape_is_kept()
+    {
+        var m = new TinyModel(13);
+        var x = m.Input("x", DataType.Float, 4, 4);
+        var reshape = m.Op("Reshape", [x, m.Int64s("target", 2, 8)]);
+        reshape.Outputs[0].Type = TypeInfo.OfTensor(DataType.Float, [4L, 4]);
+        var shape = m.Op("Shape", [reshape.Outputs[0]]);
+        m.Output(shape.Outputs[0], DataType.Int64, 2);
+        m.Output(reshape.Outputs[0], DataType.Float, 4, 4);
+
+        var result = new ShapeInferencePass().Run(m.Model);
+
+        Assert.Equal(1, result.Counters["declarations-dropped"]);
+        Assert.Equal([2L, 8], reshape.Outputs[0].Type!.StaticDims!);
+        Assert.Contains(result.Notes, n => n.Contains("contradicted", StringComparison.Ordinal));
+        Optimizer.Optimize(m.Model);
+        Assert.Contains("Reshape", m.Ops);
+        var output = m.RunOrt(m.RandomInputs());
+        Assert.Equal([2L, 8], output[0].ToInt64Array());
+        Assert.Equal([2L, 8], output[1].Dims);
+    }
+
+    [Theory]
+    [InlineData(3, 5)]
+    [InlineData(-1, 3)]
+    public void A_reshape_target_that_cannot_hold_its_input_is_bad_input_naming_node_and_shapes(long a, long b)
+    {
+        var m = new TinyModel(13);
+        var x = m.Input("x", DataType.Float, 4, 4);
+        var reshape = m.Op("Reshape", [x, m.Int64s("target", a, b)]);
+        m.Output(reshape.Outputs[0], DataType.Float, 4, 4);
+
+        var e = Assert.Throws<ForgeInputException>(() => new ShapeInferencePass().Run(m.Model));
+
+        Assert.Contains($"'{reshape.Name}'", e.Message, StringComparison.Ordinal);
+        Assert.Contains("[4,4]", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Concat_of_inputs_with_different_fixed_dims_is_bad_input()
+    {
+        var m = new TinyModel(13);
+        var x = m.Input("x", DataType.Float, 2, 3);
+        var y = m.Input("y", DataType.Float, 2, 4);
+        var cat = m.Op("Concat", [x, y], Attribute.Int("axis", 0));
+        m.Graph.Outputs.Add(cat.Outputs[0]);
+
+        var e = Assert.Throws<ForgeInputException>(() => new ShapeInferencePass().Run(m.Model));
+
+        Assert.Contains("[2,3] vs [2,4]", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_validator_refuses_a_declared_shape_that_the_node_does_not_compute()
+    {
+        var m = new TinyModel(13);
+        var x = m.Input("x", DataType.Float, 2, 3);
+        var relu = m.Op("Relu", [x]);
+        relu.Outputs[0].Type = TypeInfo.OfTensor(DataType.Float, [3L, 2]);
+        m.Graph.Outputs.Add(relu.Outputs[0]);
+
+        var e = Assert.Throws<PassFailedException>(() => GraphValidator.Validate(m.Model));
+
+        Assert.Contains($"'{relu.Name}'", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Slice_lengths_with_extreme_steps_do_not_wrap()
+    {
+        Assert.Equal(1, OnnxTrtForge.Core.Evaluation.ShapeMath.SliceRange(10, 0, long.MaxValue, long.MaxValue).Count);
+        Assert.Equal(1, OnnxTrtForge.Core.Evaluation.ShapeMath.SliceRange(10, -1, long.MinValue, long.MinValue).Count);
+        Assert.Equal(10, OnnxTrtForge.Core.Evaluation.ShapeMath.SliceRange(10, long.MaxValue, long.MinValue, -1).Count);
     }
 }

@@ -1,12 +1,17 @@
+using System.Globalization;
 using OnnxTrtForge.Core.Evaluation;
 using OnnxTrtForge.Core.Ir;
 
 namespace OnnxTrtForge.Core.Passes.Inference;
 
 /// <summary>
-/// Type and shape inference for one node of the ops exporters emit. Shapes are dims with unknowns
-/// (null entries); the constant values of inputs (shape tensors, axes) come from <c>constantOf</c>.
-/// Returns one entry per output, null where nothing is known.
+/// Type and shape inference for one node of the ops exporters emit, over symbolic dimensions: a dim is
+/// a <see cref="DimExpr"/> (a size, a symbol, or an expression over symbols) or null (unknown); a shape
+/// is a dim array, or null when even the rank is unknown. The constant values of inputs (shape tensors,
+/// axes) come from <c>constantOf</c>, partly known int64 shape values from <c>valueOf</c>. Returns one
+/// entry per output, null where nothing is known. Shapes that the node's own computation cannot
+/// reconcile (broadcasts that do not match, Concat ranks or dims that differ, a Reshape target that
+/// cannot hold its input) throw <see cref="ForgeInputException"/>, never "unknown".
 /// </summary>
 public static class ShapeInference
 {
@@ -22,8 +27,12 @@ public static class ShapeInference
 
     private static readonly HashSet<string> Comparison = ["Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "And", "Or", "Xor"];
 
-    /// <param name="partialOf">Optional partly known int64 values (shape tensors of dynamic shapes), element by element.</param>
-    public static TypeInfo?[] Infer(Node node, Func<Value, HostTensor?> constantOf, long opset, Func<Value, long?[]?>? partialOf = null)
+    /// <summary>The former entry point over concrete dims (partly known values as nullable sizes).</summary>
+    public static TypeInfo?[] Infer(Node node, Func<Value, HostTensor?> constantOf, long opset, Func<Value, long?[]?>? partialOf = null) =>
+        Infer(node, constantOf, opset, partialOf is null ? null : v => partialOf(v)?.Select(e => e is { } x ? DimExpr.Const(x) : null).ToArray());
+
+    /// <param name="valueOf">Optional partly known int64 values (shape tensors of dynamic shapes), element by element.</param>
+    public static TypeInfo?[] Infer(Node node, Func<Value, HostTensor?> constantOf, long opset, Func<Value, DimExpr?[]?>? valueOf)
     {
         var result = new TypeInfo?[node.Outputs.Count];
         if (!node.IsOnnxDomain || result.Length == 0)
@@ -33,38 +42,40 @@ public static class ShapeInference
 
         try
         {
-            var first = Shape(node.Input(0));
+            var first = SymShape(node.Input(0));
             var type = node.Input(0)?.Type?.ElementType ?? DataType.Undefined;
             long[]? Const(int i) => node.Input(i) is { } v ? constantOf(v)?.AsLongs() : null;
-            (DataType, long?[]?)? output = node.OpType switch
+            DimExpr?[]? Vector(int i) => node.Input(i) is not { } v ? null
+                : Const(i) is { } c ? c.Select(x => (DimExpr?)DimExpr.Const(x)).ToArray()
+                : valueOf?.Invoke(v);
+            (DataType, DimExpr?[]?)? output = node.OpType switch
             {
                 _ when SameAsInput.Contains(node.OpType) => (type, first),
-                _ when Arithmetic.Contains(node.OpType) => (type, Broadcast(node.Inputs.Select(Shape).ToList())),
-                _ when Comparison.Contains(node.OpType) => (DataType.Bool, Broadcast(node.Inputs.Select(Shape).ToList())),
-                "Where" => (node.Input(1)?.Type?.ElementType ?? DataType.Undefined, Broadcast(node.Inputs.Select(Shape).ToList())),
+                _ when Arithmetic.Contains(node.OpType) => (type, Broadcast(node, node.Inputs.Select(SymShape).ToList())),
+                _ when Comparison.Contains(node.OpType) => (DataType.Bool, Broadcast(node, node.Inputs.Select(SymShape).ToList())),
+                "Where" => (node.Input(1)?.Type?.ElementType ?? DataType.Undefined, Broadcast(node, node.Inputs.Select(SymShape).ToList())),
                 "Cast" => ((DataType)node.GetInt("to", 0), first),
                 "CastLike" => (node.Input(1)?.Type?.ElementType ?? DataType.Undefined, first),
-                "Shape" => (DataType.Int64, first is null ? [null] : [(long?)ShapeLength(first.Length, node, opset)]),
+                "Shape" => (DataType.Int64, first is null ? [null] : [DimExpr.Const(ShapeLength(first.Length, node, opset))]),
                 "Size" => (DataType.Int64, []),
-                "MatMul" => (type, MatMul(first, Shape(node.Input(1)))),
-                "Gemm" => (type, Gemm(node, first, Shape(node.Input(1)))),
-                "Conv" => (type, Conv(node, first, Shape(node.Input(1)))),
-                "Einsum" => (type, Einsum(node, node.Inputs.Select(Shape).ToList())),
-                "Reshape" => (type, Reshape(node, first, Const(1)?.Select(d => (long?)d).ToArray() ?? (node.Input(1) is { } target ? partialOf?.Invoke(target) : null))),
+                "MatMul" => (type, MatMul(node, first, SymShape(node.Input(1)))),
+                "Gemm" => (type, Gemm(node, first, SymShape(node.Input(1)))),
+                "Conv" => (type, Conv(node, first, SymShape(node.Input(1)))),
+                "Einsum" => (type, Einsum(node, node.Inputs.Select(SymShape).ToList())),
+                "Reshape" => (type, Reshape(node, first, Vector(1))),
                 "Resize" => (type, Resize(node, first, opset, Const, node.Input(opset >= 11 ? 2 : 1) is { } s ? constantOf(s) : null)),
-                "Gather" => (type, Gather(node, first, Shape(node.Input(1)))),
-                "Concat" => (type, Concat(node, node.Inputs.Select(Shape).ToList())),
+                "Gather" => (type, Gather(node, first, SymShape(node.Input(1)))),
+                "Concat" => (type, Concat(node, node.Inputs.Select(SymShape).ToList())),
                 "Slice" => (type, Slice(node, first, opset, Const)),
                 "Transpose" => (type, Transpose(node, first)),
                 "Unsqueeze" => (type, Unsqueeze(first, OpArguments.SqueezeAxes(node, opset, Const))),
                 "Squeeze" => (type, Squeeze(first, OpArguments.SqueezeAxes(node, opset, Const))),
                 "Flatten" => (type, Flatten(node, first)),
-                "Expand" => (type, Const(1) is { } shape && first is not null ? Broadcast([first, shape.Select(d => (long?)d).ToArray()]) : null),
-                "ConstantOfShape" => (ConstantOfShapeType(node), Const(0)?.Select(d => (long?)d).ToArray()),
+                "Expand" => (type, Vector(1) is { } shape && first is not null ? Broadcast(node, [first, shape]) : null),
+                "ConstantOfShape" => (ConstantOfShapeType(node), Vector(0)),
                 "Range" => (type, Range(node, constantOf)),
                 "Constant" => Constant(node),
                 "ReduceMean" or "ReduceSum" or "ReduceMax" or "ReduceMin" or "ReduceProd" or "ReduceL2" => (type, Reduce(node, first, OpArguments.ReduceAxes(node, opset, Const))),
-                "Split" => null,
                 _ => null,
             };
 
@@ -75,7 +86,7 @@ public static class ShapeInference
 
             if (output is { } o && o.Item1 != DataType.Undefined)
             {
-                result[0] = TypeInfo.OfTensor(o.Item1, o.Item2?.Select(d => d is { } v ? Dim.Of(v) : Dim.Unknown).ToArray());
+                result[0] = TypeInfo.OfTensor(o.Item1, o.Item2?.Select(Dim.Of).ToArray());
             }
         }
         catch (ArgumentException)
@@ -84,12 +95,28 @@ public static class ShapeInference
         catch (IndexOutOfRangeException)
         {
         }
+        catch (OverflowException)
+        {
+        }
 
         return result;
     }
 
     /// <summary>The shape of a value as dims with unknowns; null when its rank is unknown.</summary>
     public static long?[]? Shape(Value? value) => value?.Type?.Shape?.Select(d => d.Value).ToArray();
+
+    /// <summary>The shape of a value as symbolic dims (null entries unknown); null when its rank is unknown.</summary>
+    public static DimExpr?[]? SymShape(Value? value) => value?.Type is { Kind: TypeKind.Tensor, Shape: { } shape } ? shape.Select(d => d.AsExpr()).ToArray() : null;
+
+    /// <summary>Text of a symbolic shape for messages: [batch,4,height,width], ? for unknown dims.</summary>
+    public static string Format(IEnumerable<DimExpr?>? shape) => shape is null ? "[?]" : "[" + string.Join(",", shape.Select(d => d?.Text ?? "?")) + "]";
+
+    /// <summary>
+    /// A node whose inputs' shapes its computation cannot reconcile: the model is wrong, not forge (exit 2,
+    /// naming the node and the shapes).
+    /// </summary>
+    public static ForgeInputException Conflict(Node node, string reason, IEnumerable<DimExpr?[]?> shapes) =>
+        new($"shape conflict at node '{node.Name}' ({node.OpType}): {reason}: {string.Join(" vs ", shapes.Select(Format))}");
 
     /// <summary>Length of the Shape op's output for an input of <paramref name="rank"/> (start/end from opset 15).</summary>
     private static long ShapeLength(int rank, Node node, long opset)
@@ -102,38 +129,136 @@ public static class ShapeInference
     }
 
     /// <summary>
-    /// Records an inferred type on a value when it adds knowledge: a value without a type takes it; a
-    /// static shape already there is kept; otherwise the one with more known dims wins. True when changed.
+    /// Records an inferred type on a value when it adds knowledge (see <see cref="Reconcile"/>). True when changed.
     /// </summary>
-    public static bool Merge(Value value, TypeInfo? inferred)
+    public static bool Merge(Value value, TypeInfo? inferred) => Reconcile(value, inferred) != Reconciliation.Unchanged;
+
+    /// <summary>
+    /// Reconciles what inference computed with what the value declares. Inference wins wherever it knows a
+    /// dim; a declared dim survives only where inference knows nothing. A declaration that contradicts the
+    /// computation (another rank, another size) is dropped and reported as such. Graph inputs are never changed.
+    /// </summary>
+    public static Reconciliation Reconcile(Value value, TypeInfo? inferred)
     {
-        if (inferred is null || inferred.ElementType == DataType.Undefined)
+        if (inferred is null || inferred.ElementType == DataType.Undefined || value.IsGraphInput)
         {
-            return false;
+            return Reconciliation.Unchanged;
         }
 
         var current = value.Type;
         if (current is null || current.ElementType == DataType.Undefined)
         {
             value.Type = inferred;
-            return true;
+            return Reconciliation.Refined;
         }
 
-        if (current.Kind != TypeKind.Tensor || current.HasStaticShape || inferred.Shape is null || current.ElementType != inferred.ElementType)
+        if (current.Kind != TypeKind.Tensor || inferred.Shape is null || current.ElementType != inferred.ElementType)
         {
-            return false;
+            return Reconciliation.Unchanged;
         }
 
-        var known = current.Shape?.Count(d => d.IsKnown) ?? -1;
-        if (inferred.Shape.Count(d => d.IsKnown) > known && (current.Shape is null || current.Shape.Count == inferred.Shape.Count))
+        if (current.Shape is null)
         {
-            value.Type = inferred;
-            return true;
+            value.Type = current with { Shape = inferred.Shape };
+            return Reconciliation.Refined;
         }
 
-        return false;
+        if (current.Shape.Count != inferred.Shape.Count)
+        {
+            value.Type = current with { Shape = inferred.Shape, DimDenotations = null };
+            return Reconciliation.ConflictDropped;
+        }
+
+        var isOutput = value.Producer?.Graph is { } owner && owner.Outputs.Contains(value);
+        var conflict = false;
+        var changed = false;
+        var dims = new Dim[current.Shape.Count];
+        for (var i = 0; i < dims.Length; i++)
+        {
+            var declared = current.Shape[i];
+            var computed = inferred.Shape[i];
+            dims[i] = declared;
+            if (computed.AsExpr() is not { } expr || declared.AsExpr() == expr)
+            {
+                continue;
+            }
+
+            if (isOutput && declared.Param is not null && !expr.IsConstant)
+            {
+                // a graph output keeps its declared name: the computed expression equals it whenever the model runs
+                continue;
+            }
+
+            conflict |= declared.Value is not null && expr.IsConstant;
+            dims[i] = computed;
+            changed = true;
+        }
+
+        if (!changed)
+        {
+            return Reconciliation.Unchanged;
+        }
+
+        value.Type = current with { Shape = dims };
+        return conflict ? Reconciliation.ConflictDropped : Reconciliation.Refined;
     }
 
+    /// <summary>Numpy broadcasting over symbolic dims; sizes other than 1 that differ are a conflict.</summary>
+    public static DimExpr?[]? Broadcast(Node node, IReadOnlyList<DimExpr?[]?> shapes)
+    {
+        if (shapes.Count == 0 || shapes.Any(s => s is null))
+        {
+            return null;
+        }
+
+        var rank = shapes.Max(s => s!.Length);
+        var result = new DimExpr?[rank];
+        for (var i = 0; i < rank; i++)
+        {
+            DimExpr? size = DimExpr.Const(1);
+            var sizeIsOne = true;
+            var unknown = false;
+            foreach (var s in shapes)
+            {
+                var k = i - (rank - s!.Length);
+                if (k < 0)
+                {
+                    continue;
+                }
+
+                var d = s[k];
+                if (d is null)
+                {
+                    unknown = true;
+                }
+                else if (d.Constant != 1)
+                {
+                    if (sizeIsOne)
+                    {
+                        size = d;
+                        sizeIsOne = false;
+                    }
+                    else if (size != d)
+                    {
+                        if (size!.IsConstant && d.IsConstant)
+                        {
+                            throw Conflict(node, "shapes do not broadcast", shapes);
+                        }
+
+                        // two different symbolic sizes: one of them is 1 at run time, or they are equal; prefer a constant
+                        size = size!.IsConstant ? size : d.IsConstant ? d : null;
+                        unknown |= size is null;
+                    }
+                }
+            }
+
+            result[i] = unknown && (sizeIsOne || size is null || !size.IsConstant) ? null : size;
+        }
+
+        return result;
+    }
+
+    /// <summary>The former broadcast over nullable sizes (throws <see cref="ArgumentException"/> when they do not broadcast).</summary>
     public static long?[]? Broadcast(IReadOnlyList<long?[]?> shapes)
     {
         if (shapes.Count == 0 || shapes.Any(s => s is null))
@@ -177,16 +302,21 @@ public static class ShapeInference
         return result;
     }
 
-    private static long?[]? MatMul(long?[]? a, long?[]? b)
+    private static DimExpr?[]? MatMul(Node node, DimExpr?[]? a, DimExpr?[]? b)
     {
         if (a is null || b is null || a.Length == 0 || b.Length == 0)
         {
             return null;
         }
 
-        var aa = a.Length == 1 ? new long?[] { 1, a[0] } : a;
-        var bb = b.Length == 1 ? new long?[] { b[0], 1 } : b;
-        var batch = Broadcast([aa[..^2], bb[..^2]])!;
+        var aa = a.Length == 1 ? [DimExpr.Const(1), a[0]] : a;
+        var bb = b.Length == 1 ? [b[0], DimExpr.Const(1)] : b;
+        if (aa[^1] is { IsConstant: true } ka && bb[^2] is { IsConstant: true } kb && ka != kb)
+        {
+            throw Conflict(node, "inner dimensions differ", [a, b]);
+        }
+
+        var batch = Broadcast(node, [aa[..^2], bb[..^2]])!;
         var result = batch.ToList();
         if (a.Length > 1)
         {
@@ -201,7 +331,7 @@ public static class ShapeInference
         return result.ToArray();
     }
 
-    private static long?[]? Gemm(Node node, long?[]? a, long?[]? b)
+    private static DimExpr?[]? Gemm(Node node, DimExpr?[]? a, DimExpr?[]? b)
     {
         if (a is null || b is null || a.Length != 2 || b.Length != 2)
         {
@@ -213,7 +343,7 @@ public static class ShapeInference
         return [m, n];
     }
 
-    private static long?[]? Conv(Node node, long?[]? x, long?[]? w)
+    private static DimExpr?[]? Conv(Node node, DimExpr?[]? x, DimExpr?[]? w)
     {
         if (x is null || w is null || x.Length < 3 || w.Length != x.Length)
         {
@@ -221,17 +351,22 @@ public static class ShapeInference
         }
 
         var spatial = x.Length - 2;
-        var kernel = node.GetInts("kernel_shape")?.ToArray() ?? w[2..].Select(d => d ?? -1).ToArray();
+        var kernel = node.GetInts("kernel_shape")?.ToArray() ?? w[2..].Select(d => d?.Constant ?? -1).ToArray();
         var strides = node.GetInts("strides")?.ToArray() ?? Enumerable.Repeat(1L, spatial).ToArray();
         var dilations = node.GetInts("dilations")?.ToArray() ?? Enumerable.Repeat(1L, spatial).ToArray();
         var pads = node.GetInts("pads")?.ToArray() ?? new long[spatial * 2];
         var autoPad = node.GetString("auto_pad", "NOTSET");
-        if (strides.Length < spatial || dilations.Length < spatial || strides.Any(s => s <= 0) || dilations.Any(d => d <= 0))
+        if (strides.Any(s => s <= 0) || dilations.Any(d => d <= 0))
         {
             throw new ForgeInputException($"node '{node.Name}' ({node.OpType}): strides [{string.Join(",", strides)}] and dilations [{string.Join(",", dilations)}] must hold {spatial} positive values");
         }
 
-        var result = new long?[x.Length];
+        if (kernel.Length != spatial || strides.Length != spatial || dilations.Length != spatial || pads.Length != spatial * 2)
+        {
+            return null;
+        }
+
+        var result = new DimExpr?[x.Length];
         result[0] = x[0];
         result[1] = w[0];
         for (var i = 0; i < spatial; i++)
@@ -242,12 +377,14 @@ public static class ShapeInference
                 continue;
             }
 
-            var effective = ((kernel[i] - 1) * dilations[i]) + 1;
+            var effective = checked(((kernel[i] - 1) * dilations[i]) + 1);
             result[i + 2] = autoPad switch
             {
-                "SAME_UPPER" or "SAME_LOWER" => (input + strides[i] - 1) / strides[i],
-                "VALID" => ((input - effective) / strides[i]) + 1,
-                _ => ((input + pads[i] + pads[i + spatial] - effective) / strides[i]) + 1,
+                "SAME_UPPER" or "SAME_LOWER" => DimExpr.FloorDivide(DimExpr.Add(input, DimExpr.Const(strides[i] - 1)), strides[i]),
+
+                // floor((x - k) / s) + 1 = floor((x - k + s) / s): the numerator stays non-negative for sizes that fit the kernel
+                "VALID" => DimExpr.FloorDivide(DimExpr.Add(input, DimExpr.Const(checked(strides[i] - effective))), strides[i]),
+                _ => DimExpr.FloorDivide(DimExpr.Add(input, DimExpr.Const(checked(pads[i] + pads[i + spatial] - effective + strides[i]))), strides[i]),
             };
         }
 
@@ -280,14 +417,14 @@ public static class ShapeInference
         return (inputs, output);
     }
 
-    private static long?[]? Einsum(Node node, IReadOnlyList<long?[]?> shapes)
+    private static DimExpr?[]? Einsum(Node node, IReadOnlyList<DimExpr?[]?> shapes)
     {
         if (ParseEinsum(node.GetString("equation", "")) is not { } parsed || parsed.Inputs.Count != shapes.Count)
         {
             return null;
         }
 
-        var sizes = new Dictionary<char, long?>();
+        var sizes = new Dictionary<char, DimExpr?>();
         for (var i = 0; i < shapes.Count; i++)
         {
             var s = shapes[i];
@@ -299,7 +436,7 @@ public static class ShapeInference
             for (var k = 0; k < s.Length; k++)
             {
                 var letter = parsed.Inputs[i][k];
-                if (!sizes.TryGetValue(letter, out var known) || known is null || known == 1)
+                if (!sizes.TryGetValue(letter, out var known) || known is null || known.Constant == 1)
                 {
                     sizes[letter] = s[k] ?? known;
                 }
@@ -309,7 +446,19 @@ public static class ShapeInference
         return parsed.Output.Select(c => sizes.GetValueOrDefault(c)).ToArray();
     }
 
-    private static long?[]? Reshape(Node node, long?[]? input, long?[]? shape)
+    /// <summary>Product of dims; null when one is unknown or the product does not stay an expression.</summary>
+    public static DimExpr? Product(IEnumerable<DimExpr?> dims)
+    {
+        DimExpr? product = DimExpr.Const(1);
+        foreach (var d in dims)
+        {
+            product = DimExpr.Multiply(product, d);
+        }
+
+        return product;
+    }
+
+    private static DimExpr?[]? Reshape(Node node, DimExpr?[]? input, DimExpr?[]? shape)
     {
         if (shape is null)
         {
@@ -317,15 +466,53 @@ public static class ShapeInference
         }
 
         var allowZero = node.GetInt("allowzero", 0) != 0;
-        if (input is not null && input.All(d => d is not null) && shape.All(d => d is not null))
+        var result = new DimExpr?[shape.Length];
+        var inferred = -1;
+        for (var i = 0; i < shape.Length; i++)
         {
-            return ShapeMath.ReshapeTarget(input.Select(d => d!.Value).ToArray(), shape.Select(d => d!.Value).ToArray(), allowZero)?.Select(d => (long?)d).ToArray();
+            var d = shape[i];
+            if (d?.Constant == -1)
+            {
+                if (inferred >= 0)
+                {
+                    throw Conflict(node, "more than one -1 in the target", [input, shape]);
+                }
+
+                inferred = i;
+                continue;
+            }
+
+            if (d?.Constant < -1)
+            {
+                throw Conflict(node, "negative target dimension", [input, shape]);
+            }
+
+            result[i] = d?.Constant == 0 && !allowZero ? (input is not null && i < input.Length ? input[i] : null) : d;
+            if (d?.Constant == 0 && !allowZero && input is not null && i >= input.Length)
+            {
+                throw Conflict(node, "target copies a dimension the input does not have", [input, shape]);
+            }
         }
 
-        return shape.Select((d, i) => d is null or -1 ? null : d == 0 && !allowZero ? (input is not null && i < input.Length ? input[i] : null) : d).ToArray();
+        var total = input is null ? null : Product(input);
+        var known = Product(result.Where((_, i) => i != inferred));
+        if (inferred >= 0)
+        {
+            result[inferred] = DimExpr.ExactDivide(total, known);
+            if (total is { Constant: { } t } && known is { Constant: { } k } && (k == 0 ? t != 0 : t % k != 0))
+            {
+                throw Conflict(node, "target cannot hold the input's elements", [input, shape]);
+            }
+        }
+        else if (total is { Constant: { } t } && known is { Constant: { } k } && t != k)
+        {
+            throw Conflict(node, "target cannot hold the input's elements", [input, shape]);
+        }
+
+        return result;
     }
 
-    private static long?[]? Resize(Node node, long?[]? input, long opset, Func<int, long[]?> constInts, HostTensor? scales)
+    private static DimExpr?[]? Resize(Node node, DimExpr?[]? input, long opset, Func<int, long[]?> constInts, HostTensor? scales)
     {
         if (input is null)
         {
@@ -335,7 +522,7 @@ public static class ShapeInference
         if (opset >= 11 && node.Input(3) is not null)
         {
             var sizes = constInts(3);
-            return sizes?.Select(d => (long?)d).ToArray();
+            return sizes?.Select(d => (DimExpr?)DimExpr.Const(d)).ToArray();
         }
 
         if (scales is null || scales.Count != input.Length)
@@ -343,10 +530,20 @@ public static class ShapeInference
             return null;
         }
 
-        return input.Select((d, i) => d is { } v ? (long?)Math.Floor(v * scales.RealAt(i)) : null).ToArray();
+        return input.Select((d, i) =>
+        {
+            var scale = scales.RealAt(i);
+            if (d is { Constant: { } v })
+            {
+                return DimExpr.Const((long)Math.Floor(v * scale));
+            }
+
+            // an integral scale multiplies exactly, whatever the size
+            return scale >= 1 && scale == Math.Floor(scale) && scale < int.MaxValue ? DimExpr.Multiply(d, DimExpr.Const((long)scale)) : null;
+        }).ToArray();
     }
 
-    private static long?[]? Gather(Node node, long?[]? data, long?[]? indices)
+    private static DimExpr?[]? Gather(Node node, DimExpr?[]? data, DimExpr?[]? indices)
     {
         if (data is null || indices is null)
         {
@@ -357,8 +554,14 @@ public static class ShapeInference
         return data.Take(axis).Concat(indices).Concat(data.Skip(axis + 1)).ToArray();
     }
 
-    private static long?[]? Concat(Node node, IReadOnlyList<long?[]?> shapes)
+    private static DimExpr?[]? Concat(Node node, IReadOnlyList<DimExpr?[]?> shapes)
     {
+        var present = shapes.Where(s => s is not null).ToList();
+        if (present.Select(s => s!.Length).Distinct().Count() > 1)
+        {
+            throw Conflict(node, "inputs have different ranks", shapes);
+        }
+
         if (shapes.Any(s => s is null))
         {
             return null;
@@ -366,35 +569,60 @@ public static class ShapeInference
 
         var first = shapes[0]!;
         var axis = ShapeMath.Axis(node.GetInt("axis", 0), first.Length);
-        var result = new long?[first.Length];
+        var result = new DimExpr?[first.Length];
         for (var i = 0; i < first.Length; i++)
         {
-            result[i] = i == axis
-                ? shapes.All(s => s![i] is not null) ? shapes.Sum(s => s![i]!.Value) : null
-                : shapes.Select(s => s![i]).FirstOrDefault(d => d is not null);
+            if (i == axis)
+            {
+                DimExpr? sum = DimExpr.Const(0);
+                foreach (var s in shapes)
+                {
+                    sum = DimExpr.Add(sum, s![i]);
+                }
+
+                result[i] = sum;
+                continue;
+            }
+
+            var dims = shapes.Select(s => s![i]).Where(d => d is not null).Distinct().ToList();
+            if (dims.Count(d => d!.IsConstant) > 1)
+            {
+                throw Conflict(node, $"inputs differ in dimension {i.ToString(CultureInfo.InvariantCulture)}", shapes);
+            }
+
+            // every input must have this size, so the simplest form stands for all (a constant, else the shortest)
+            result[i] = dims.FirstOrDefault(d => d!.IsConstant) ?? dims.OrderBy(d => d!.Text.Length).ThenBy(d => d!.Text, StringComparer.Ordinal).FirstOrDefault();
         }
 
         return result;
     }
 
-    private static long?[]? Slice(Node node, long?[]? input, long opset, Func<int, long[]?> constInts)
+    private static DimExpr?[]? Slice(Node node, DimExpr?[]? input, long opset, Func<int, long[]?> constInts)
     {
         if (input is null || OpArguments.SliceBounds(node, opset, constInts) is not { } b)
         {
             return null;
         }
 
-        var result = (long?[])input.Clone();
+        var result = (DimExpr?[])input.Clone();
         for (var i = 0; i < b.Starts.Length; i++)
         {
             var axis = ShapeMath.Axis(b.Axes?[i] ?? i, input.Length);
-            result[axis] = input[axis] is { } dim ? ShapeMath.SliceRange(dim, b.Starts[i], b.Ends[i], b.Steps?[i] ?? 1).Count : null;
+            var step = b.Steps?[i] ?? 1;
+            result[axis] = input[axis] switch
+            {
+                { Constant: { } dim } => DimExpr.Const(ShapeMath.SliceRange(dim, b.Starts[i], b.Ends[i], step).Count),
+
+                // the whole axis, whatever its size
+                { } dim when step == 1 && b.Starts[i] == 0 && b.Ends[i] >= int.MaxValue => dim,
+                _ => null,
+            };
         }
 
         return result;
     }
 
-    private static long?[]? Transpose(Node node, long?[]? input)
+    private static DimExpr?[]? Transpose(Node node, DimExpr?[]? input)
     {
         if (input is null)
         {
@@ -405,7 +633,7 @@ public static class ShapeInference
         return perm.Length != input.Length ? null : perm.Select(p => input[p]).ToArray();
     }
 
-    private static long?[]? Unsqueeze(long?[]? input, OpArguments.Ints axes)
+    private static DimExpr?[]? Unsqueeze(DimExpr?[]? input, OpArguments.Ints axes)
     {
         if (input is null || axes.Values is null)
         {
@@ -414,17 +642,17 @@ public static class ShapeInference
 
         var rank = input.Length + axes.Values.Length;
         var normalized = axes.Values.Select(a => ShapeMath.Axis(a, rank)).ToHashSet();
-        var result = new long?[rank];
+        var result = new DimExpr?[rank];
         var k = 0;
         for (var i = 0; i < rank; i++)
         {
-            result[i] = normalized.Contains(i) ? 1 : input[k++];
+            result[i] = normalized.Contains(i) ? DimExpr.Const(1) : input[k++];
         }
 
         return result;
     }
 
-    private static long?[]? Squeeze(long?[]? input, OpArguments.Ints axes)
+    private static DimExpr?[]? Squeeze(DimExpr?[]? input, OpArguments.Ints axes)
     {
         if (input is null || !axes.Known)
         {
@@ -433,14 +661,14 @@ public static class ShapeInference
 
         if (!axes.Present)
         {
-            return input.Any(d => d is null) ? null : input.Where(d => d != 1).ToArray();
+            return input.Any(d => d is null || !d.IsConstant) ? null : input.Where(d => d!.Constant != 1).ToArray();
         }
 
         var normalized = axes.Values!.Select(a => ShapeMath.Axis(a, input.Length)).ToHashSet();
         return input.Where((d, i) => !normalized.Contains(i)).ToArray();
     }
 
-    private static long?[]? Flatten(Node node, long?[]? input)
+    private static DimExpr?[]? Flatten(Node node, DimExpr?[]? input)
     {
         if (input is null)
         {
@@ -449,14 +677,13 @@ public static class ShapeInference
 
         var axis = (int)node.GetInt("axis", 1);
         axis = axis < 0 ? axis + input.Length : axis;
-        long? Product(IEnumerable<long?> dims) => dims.All(d => d is not null) ? ShapeMath.Product(dims.Select(d => d!.Value)) : null;
         return [Product(input.Take(axis)), Product(input.Skip(axis))];
     }
 
     private static DataType ConstantOfShapeType(Node node) =>
         node.Attributes.TryGetValue("value", out var v) && v.T is { } t ? t.Type : DataType.Float;
 
-    private static long?[]? Range(Node node, Func<Value, HostTensor?> constantOf)
+    private static DimExpr?[]? Range(Node node, Func<Value, HostTensor?> constantOf)
     {
         var values = node.Inputs.Select(v => v is null ? null : constantOf(v)).ToArray();
         if (values.Length != 3 || values.Any(v => v is null))
@@ -464,14 +691,15 @@ public static class ShapeInference
             return [null];
         }
 
-        return [(long)Math.Max(Math.Ceiling((values[1]!.RealAt(0) - values[0]!.RealAt(0)) / values[2]!.RealAt(0)), 0)];
+        var count = Math.Ceiling((values[1]!.RealAt(0) - values[0]!.RealAt(0)) / values[2]!.RealAt(0));
+        return double.IsFinite(count) && count < long.MaxValue ? [DimExpr.Const((long)Math.Max(count, 0))] : [null];
     }
 
-    private static (DataType, long?[]?)? Constant(Node node)
+    private static (DataType, DimExpr?[]?)? Constant(Node node)
     {
         if (node.Attributes.TryGetValue("value", out var value) && value.T is { } t)
         {
-            return (t.Type, t.Dims.Select(d => (long?)d).ToArray());
+            return (t.Type, t.Dims.Select(d => (DimExpr?)DimExpr.Const(d)).ToArray());
         }
 
         if (node.Attributes.ContainsKey("value_float"))
@@ -486,13 +714,13 @@ public static class ShapeInference
 
         if (node.Attributes.TryGetValue("value_floats", out var fs))
         {
-            return (DataType.Float, [fs.Floats.Count]);
+            return (DataType.Float, [DimExpr.Const(fs.Floats.Count)]);
         }
 
-        return node.Attributes.TryGetValue("value_ints", out var ints) ? (DataType.Int64, [ints.Ints.Count]) : null;
+        return node.Attributes.TryGetValue("value_ints", out var ints) ? (DataType.Int64, [DimExpr.Const(ints.Ints.Count)]) : null;
     }
 
-    private static long?[]? Reduce(Node node, long?[]? input, OpArguments.Ints axes)
+    private static DimExpr?[]? Reduce(Node node, DimExpr?[]? input, OpArguments.Ints axes)
     {
         if (input is null || !axes.Known)
         {
@@ -507,11 +735,11 @@ public static class ShapeInference
 
         var reduced = list.Length == 0 ? Enumerable.Range(0, input.Length).ToHashSet() : list.Select(a => ShapeMath.Axis(a, input.Length)).ToHashSet();
         return node.GetInt("keepdims", 1) != 0
-            ? input.Select((d, i) => reduced.Contains(i) ? 1 : d).ToArray()
+            ? input.Select((d, i) => reduced.Contains(i) ? DimExpr.Const(1) : d).ToArray()
             : input.Where((d, i) => !reduced.Contains(i)).ToArray();
     }
 
-    private static TypeInfo?[] Split(Node node, long?[]? input, DataType type, long opset, Func<int, long[]?> constInts)
+    private static TypeInfo?[] Split(Node node, DimExpr?[]? input, DataType type, long opset, Func<int, long[]?> constInts)
     {
         var result = new TypeInfo?[node.Outputs.Count];
         if (input is null || type == DataType.Undefined)
@@ -520,18 +748,31 @@ public static class ShapeInference
         }
 
         var axis = ShapeMath.Axis(node.GetInt("axis", 0), input.Length);
-        if (input[axis] is not { } axisSize || InferenceShapes.SplitSizes(node, opset, axisSize, constInts) is not { } sizes || sizes.Length != result.Length)
+        if (input[axis]?.Constant is not { } axisSize || InferenceShapes.SplitSizes(node, opset, axisSize, constInts) is not { } sizes || sizes.Length != result.Length)
         {
             return result;
         }
 
         for (var i = 0; i < result.Length; i++)
         {
-            var dims = (long?[])input.Clone();
-            dims[axis] = sizes[i];
-            result[i] = TypeInfo.OfTensor(type, dims.Select(d => d is { } v ? Dim.Of(v) : Dim.Unknown).ToArray());
+            var dims = (DimExpr?[])input.Clone();
+            dims[axis] = DimExpr.Const(sizes[i]);
+            result[i] = TypeInfo.OfTensor(type, dims.Select(Dim.Of).ToArray());
         }
 
         return result;
     }
 }
+
+/// <summary>How a declared type and an inferred one were reconciled.</summary>
+public enum Reconciliation
+{
+    Unchanged,
+
+    /// <summary>Inference added knowledge the declaration did not have.</summary>
+    Refined,
+
+    /// <summary>The declaration contradicted the computation and was replaced.</summary>
+    ConflictDropped,
+}
+

@@ -4,19 +4,28 @@ using OnnxTrtForge.Core.Ir;
 namespace OnnxTrtForge.Core.Passes.Inference;
 
 /// <summary>
-/// Partial values of small int64 shape tensors (ONNX's "data propagation"): Shape of a tensor whose
-/// dims are partly known, and the Gather/Slice/Unsqueeze/Squeeze/Concat/arithmetic the exporters apply
-/// to it. When every element of a result is known the value is a constant even though the tensor it
-/// measures has a dynamic (symbolic) dimension elsewhere — e.g. the channel count of a dynamic-batch input.
+/// Values of small int64 shape tensors (ONNX's "data propagation") as vectors of symbolic dims: Shape of
+/// a tensor whose dims are sizes, symbols or expressions, and the Gather/Slice/Unsqueeze/Squeeze/Concat/
+/// arithmetic the exporters apply to it. When every element is a size the value is a constant even though
+/// the tensor it measures has a dynamic dimension elsewhere; when elements are symbolic, the vector is
+/// what a Reshape target or an Expand size is for every value of the symbols. Arithmetic is checked:
+/// an overflow or a division that is not exact for every value of the symbols gives an unknown element.
 /// </summary>
 internal sealed class ShapeValueTracker
 {
     /// <summary>Elements (null: unknown) and whether the value is a scalar rather than a 1-D tensor.</summary>
-    public sealed record Partial(long?[] Elements, bool Scalar)
+    public sealed record Partial(DimExpr?[] Elements, bool Scalar)
     {
-        public bool Complete => Elements.All(e => e is not null);
+        /// <summary>Int64, or Bool for comparisons of shape values (elements 0 and 1).</summary>
+        public DataType Type { get; init; } = DataType.Int64;
 
-        public HostTensor ToHost() => HostTensor.Integer(DataType.Int64, Scalar ? [] : [Elements.Length], Elements.Select(e => e!.Value).ToArray());
+        /// <summary>Every element is a known size.</summary>
+        public bool Complete => Elements.All(e => e is { IsConstant: true });
+
+        /// <summary>Every element is known, as a size or an expression over symbols.</summary>
+        public bool Symbolic => Elements.All(e => e is not null);
+
+        public HostTensor ToHost() => HostTensor.Integer(Type, Scalar ? [] : [Elements.Length], Elements.Select(e => e!.Constant!.Value).ToArray());
     }
 
     private const int MaxElements = 64;
@@ -36,13 +45,13 @@ internal sealed class ShapeValueTracker
 
         if (value.Initializer is { } t && !value.IsGraphInput && t.Type == DataType.Int64 && t.Dims.Length <= 1 && t.ElementCount <= MaxElements)
         {
-            return new Partial(t.ToInt64Array().Select(v => (long?)v).ToArray(), t.Dims.Length == 0);
+            return new Partial(t.ToInt64Array().Select(v => (DimExpr?)DimExpr.Const(v)).ToArray(), t.Dims.Length == 0);
         }
 
         return null;
     }
 
-    /// <summary>Computes the node's partial output (int64 shape math only); null when nothing is known.</summary>
+    /// <summary>Computes the node's output value (int64 shape math only); null when nothing is known.</summary>
     public Partial? Propagate(Node node, long opset)
     {
         if (!node.IsOnnxDomain || node.Outputs.Count != 1)
@@ -63,11 +72,16 @@ internal sealed class ShapeValueTracker
                 "Cast" when (DataType)node.GetInt("to", 0) == DataType.Int64 => Get(node.Input(0)),
                 "Concat" => Concat(node),
                 "Slice" => Slice(node, opset),
-                "Add" or "Sub" or "Mul" or "Div" => Arithmetic(node),
+                "Add" or "Sub" or "Mul" or "Div" or "Equal" => Arithmetic(node),
+                "Where" => Where(node),
                 _ => null,
             };
         }
         catch (ArgumentException)
+        {
+            result = null;
+        }
+        catch (OverflowException)
         {
             result = null;
         }
@@ -83,7 +97,7 @@ internal sealed class ShapeValueTracker
 
     private static Partial? ShapeOf(Node node, long opset)
     {
-        if (node.Input(0)?.Type?.Shape is not { } shape)
+        if (node.Input(0)?.Type is not { Kind: TypeKind.Tensor, Shape: { } shape })
         {
             return null;
         }
@@ -93,7 +107,7 @@ internal sealed class ShapeValueTracker
         var end = opset >= 15 ? node.GetInt("end", rank) : rank;
         start = Math.Clamp(start < 0 ? start + rank : start, 0, rank);
         end = Math.Clamp(end < 0 ? end + rank : end, 0, rank);
-        return new Partial(shape.Skip((int)start).Take((int)Math.Max(0, end - start)).Select(d => d.Value).ToArray(), false);
+        return new Partial(shape.Skip((int)start).Take((int)Math.Max(0, end - start)).Select(d => d.AsExpr()).ToArray(), false);
     }
 
     private Partial? Gather(Node node)
@@ -104,7 +118,8 @@ internal sealed class ShapeValueTracker
         }
 
         var n = data.Elements.Length;
-        var picked = indices.Elements.Select(i => i!.Value < 0 ? i.Value + n : i.Value).Select(i => i >= 0 && i < n ? data.Elements[i] : throw new ArgumentException("index out of range")).ToArray();
+        var picked = indices.Elements.Select(e => e!.Constant!.Value).Select(i => i < 0 ? i + n : i)
+            .Select(i => i >= 0 && i < n ? data.Elements[i] : throw new ArgumentException("index out of range")).ToArray();
         return new Partial(picked, indices.Scalar);
     }
 
@@ -122,7 +137,7 @@ internal sealed class ShapeValueTracker
     private Partial? Slice(Node node, long opset)
     {
         if (Get(node.Input(0)) is not { Scalar: false } data
-            || OpArguments.SliceBounds(node, opset, i => Get(node.Input(i)) is { Complete: true } p ? p.Elements.Select(e => e!.Value).ToArray() : null) is not { } b
+            || OpArguments.SliceBounds(node, opset, i => Get(node.Input(i)) is { Complete: true } p ? p.Elements.Select(e => e!.Constant!.Value).ToArray() : null) is not { } b
             || b.Starts.Length != 1 || (b.Axes?[0] ?? 0) is not (0 or -1))
         {
             return null;
@@ -145,20 +160,80 @@ internal sealed class ShapeValueTracker
             return null;
         }
 
-        var result = new long?[n];
+        var result = new DimExpr?[n];
         for (var i = 0; i < n; i++)
         {
             var x = a.Elements[a.Elements.Length == 1 ? 0 : i];
             var y = b.Elements[b.Elements.Length == 1 ? 0 : i];
-            result[i] = x is null || y is null ? null : node.OpType switch
+            result[i] = node.OpType switch
             {
-                "Add" => x + y,
-                "Sub" => x - y,
-                "Mul" => x * y,
-                _ => y == 0 ? null : x / y,
+                "Add" => DimExpr.Add(x, y),
+                "Sub" => DimExpr.Subtract(x, y),
+                "Mul" => DimExpr.Multiply(x, y),
+                "Equal" => Equal(x, y),
+                _ => Divide(x, y),
             };
         }
 
-        return new Partial(result, a.Scalar && b.Scalar);
+        return new Partial(result, a.Scalar && b.Scalar) { Type = node.OpType == "Equal" ? DataType.Bool : DataType.Int64 };
+    }
+
+    /// <summary>Where over shape values whose condition is known element by element.</summary>
+    private Partial? Where(Node node)
+    {
+        if (Get(node.Input(0)) is not { Type: DataType.Bool, Complete: true } condition || Get(node.Input(1)) is not { Type: DataType.Int64 } x || Get(node.Input(2)) is not { Type: DataType.Int64 } y)
+        {
+            return null;
+        }
+
+        var n = new[] { condition.Elements.Length, x.Elements.Length, y.Elements.Length }.Max();
+        if (new[] { condition, x, y }.Any(p => p.Elements.Length != n && p.Elements.Length != 1))
+        {
+            return null;
+        }
+
+        DimExpr? At(Partial p, int i) => p.Elements[p.Elements.Length == 1 ? 0 : i];
+        var result = Enumerable.Range(0, n).Select(i => At(condition, i)!.Constant != 0 ? At(x, i) : At(y, i)).ToArray();
+        return new Partial(result, condition.Scalar && x.Scalar && y.Scalar);
+    }
+
+    /// <summary>Equality of two shape elements: decided for sizes, for equal expressions, and for a size against a negative constant.</summary>
+    private static DimExpr? Equal(DimExpr? x, DimExpr? y)
+    {
+        if (x is null || y is null)
+        {
+            return null;
+        }
+
+        if (x == y)
+        {
+            return DimExpr.Const(1);
+        }
+
+        if (x.IsConstant && y.IsConstant)
+        {
+            return DimExpr.Const(0);
+        }
+
+        return (x.NonNegative && y.Constant < 0) || (y.NonNegative && x.Constant < 0) ? DimExpr.Const(0) : null;
+    }
+
+    /// <summary>
+    /// ONNX integer Div truncates toward zero: for two sizes that is exact, for a non-negative expression
+    /// and a positive constant it is the floor, otherwise only an exact quotient is known.
+    /// </summary>
+    private static DimExpr? Divide(DimExpr? x, DimExpr? y)
+    {
+        if (x is null || y is null || y.Constant == 0)
+        {
+            return null;
+        }
+
+        if (x.Constant is { } p && y.Constant is { } q)
+        {
+            return p == long.MinValue && q == -1 ? null : DimExpr.Const(p / q);
+        }
+
+        return y.Constant is { } divisor && divisor > 0 ? DimExpr.FloorDivide(x, divisor) : DimExpr.ExactDivide(x, y);
     }
 }

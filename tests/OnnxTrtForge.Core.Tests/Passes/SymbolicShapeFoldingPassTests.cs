@@ -1,0 +1,200 @@
+using OnnxTrtForge.Core.Ir;
+using OnnxTrtForge.Core.Passes;
+using OnnxTrtForge.Core.Serialization;
+using OnnxTrtForge.Testing;
+using Xunit.Abstractions;
+using Attribute = OnnxTrtForge.Core.Ir.Attribute;
+
+namespace OnnxTrtForge.Core.Tests.Passes;
+
+public sealed class SymbolicShapeFoldingPassTests(ITestOutputHelper log)
+{
+    private const string Dynamic = "tiny_unet_dyn12_fp16_aten";
+
+    [Fact]
+    public void Attention_head_split_target_over_a_dynamic_batch_and_sequence_becomes_a_constant_with_copies()
+    {
+        // x [batch, seq, 32] → Reshape(x, [batch, seq, 8, 32/8]) as exporters compute it from Shape(x)
+        var m = new TinyModel(13);
+        var x = m.Graph.AddInput("x", TypeInfo.OfTensor(DataType.Float, [Dim.Symbol("batch"), Dim.Symbol("seq"), Dim.Of(32)]));
+        var shape = m.Op("Shape", [x]).Outputs[0];
+        var batch = m.Op("Gather", [shape, m.Const(Tensor.Scalar(0), "i0")]).Outputs[0];
+        var seq = m.Op("Gather", [shape, m.Const(Tensor.Scalar(1), "i1")]).Outputs[0];
+        var dim = m.Op("Gather", [shape, m.Const(Tensor.Scalar(2), "i2")]).Outputs[0];
+        var headDim = m.Op("Div", [dim, m.Const(Tensor.Scalar(8), "heads")]).Outputs[0];
+        var parts = new[] { batch, seq, m.Const(Tensor.Scalar(8), "h8"), headDim }.Select(v => m.Op("Unsqueeze", [v, m.Int64s("ax" + v.Name, 0)]).Outputs[0]).ToArray();
+        var target = m.Op("Concat", parts, Attribute.Int("axis", 0)).Outputs[0];
+        var reshaped = m.Op("Reshape", [x, target]).Outputs[0];
+        m.Graph.Outputs.Add(reshaped);
+        reshaped.Type = TypeInfo.OfTensor(DataType.Float, [Dim.Symbol("batch"), Dim.Symbol("seq"), Dim.Of(8), Dim.Of(4)]);
+        var inputs = new[] { OrtRunner.RandomFloats([3, 5, 32], 1) };
+        var before = m.RunOrt(inputs);
+
+        var result = new SymbolicShapeFoldingPass().Run(m.Model);
+        new DeadNodeEliminationPass().Run(m.Model);
+
+        Assert.Equal(1, result.Counters["reshape-targets-constant"]);
+        Assert.Equal(["Reshape"], m.Ops);
+        Assert.Equal([0L, 0, 8, 4], m.Graph.Nodes[0].Input(1)!.Initializer!.ToInt64Array());
+        TinyModel.AssertSame(before, m.RunOrt(inputs));
+        Assert.Equal([1L, 7, 8, 4], m.RunOrt([OrtRunner.RandomFloats([1, 7, 32], 2)])[0].Dims);
+    }
+
+    [Fact]
+    public void Head_merge_target_takes_one_minus_one_and_reads_the_varying_dim_from_one_shape()
+    {
+        // y [batch, 8, seq, 4] → Reshape(y, [batch*8, seq, 4]): neither 0 nor a lone -1 can say it
+        var m = new TinyModel(13);
+        var y = m.Graph.AddInput("y", TypeInfo.OfTensor(DataType.Float, [Dim.Symbol("batch"), Dim.Of(8), Dim.Symbol("seq"), Dim.Of(4)]));
+        var shape = m.Op("Shape", [y]).Outputs[0];
+        var batch = m.Op("Gather", [shape, m.Const(Tensor.Scalar(0), "i0")]).Outputs[0];
+        var seq = m.Op("Gather", [shape, m.Const(Tensor.Scalar(2), "i2")]).Outputs[0];
+        var merged = m.Op("Mul", [batch, m.Const(Tensor.Scalar(8), "h8")]).Outputs[0];
+        var parts = new[] { merged, seq, m.Const(Tensor.Scalar(4), "d4") }.Select(v => m.Op("Unsqueeze", [v, m.Int64s("ax" + v.Name, 0)]).Outputs[0]).ToArray();
+        var target = m.Op("Concat", parts, Attribute.Int("axis", 0)).Outputs[0];
+        var reshaped = m.Op("Reshape", [y, target]).Outputs[0];
+        m.Graph.Outputs.Add(reshaped);
+        var inputs = new[] { OrtRunner.RandomFloats([2, 8, 5, 4], 3) };
+        var before = m.RunOrt(inputs);
+
+        var result = new SymbolicShapeFoldingPass().Run(m.Model);
+        new DeadNodeEliminationPass().Run(m.Model);
+
+        Assert.Equal(1, result.Counters["shape-paths-rebuilt"]);
+        Assert.True(m.Graph.Nodes.Count <= 4, string.Join(",", m.Ops));
+        Assert.Equal(1, m.Ops.Count(o => o == "Shape"));
+        Assert.DoesNotContain("Mul", m.Ops);
+        TinyModel.AssertSame(before, m.RunOrt(inputs));
+        var other = new[] { OrtRunner.RandomFloats([3, 8, 2, 4], 4) };
+        Assert.Equal([24L, 2, 4], m.RunOrt(other)[0].Dims);
+        Assert.False(new SymbolicShapeFoldingPass().Run(m.Model).Modified);
+    }
+
+    [Fact]
+    public void Expand_to_the_batch_of_an_input_reads_only_that_dim_through_one_shape_and_gather()
+    {
+        // timesteps.broadcast_to(sample.shape[0]) over a dynamic batch
+        var m = new TinyModel(13);
+        var sample = m.Graph.AddInput("sample", TypeInfo.OfTensor(DataType.Float, [Dim.Symbol("batch"), Dim.Of(4), Dim.Symbol("h"), Dim.Symbol("w")]));
+        var t = m.Input("t", DataType.Float, 1);
+        var shape = m.Op("Shape", [sample]).Outputs[0];
+        var batch = m.Op("Gather", [shape, m.Const(Tensor.Scalar(0), "i0")]).Outputs[0];
+        var size = m.Op("Unsqueeze", [batch, m.Int64s("ax", 0)]).Outputs[0];
+        var twice = m.Op("Mul", [size, m.Int64s("one", 1)]).Outputs[0];
+        var expanded = m.Op("Expand", [t, twice]).Outputs[0];
+        m.Graph.Outputs.Add(expanded);
+        expanded.Type = TypeInfo.OfTensor(DataType.Float, [Dim.Symbol("batch")]);
+
+        var result = new SymbolicShapeFoldingPass().Run(m.Model);
+        new DeadNodeEliminationPass().Run(m.Model);
+
+        Assert.Equal(1, result.Counters["expands-simplified"]);
+        Assert.Equal(["Shape", "Gather", "Expand"], m.Ops);
+        foreach (var b in new[] { 1L, 3 })
+        {
+            var output = m.RunOrt([OrtRunner.RandomFloats([b, 4, 2, 2], 5), OrtRunner.RandomFloats([1], 6)])[0];
+            Assert.Equal([b], output.Dims);
+        }
+    }
+
+    [Fact]
+    public void Reshape_to_a_shape_no_symbol_value_can_change_is_removed()
+    {
+        var m = new TinyModel(13);
+        var x = m.Graph.AddInput("x", TypeInfo.OfTensor(DataType.Float, [Dim.Symbol("n"), Dim.Of(6)]));
+        var shape = m.Op("Shape", [x]).Outputs[0];
+        var relu = m.Op("Relu", [x]).Outputs[0];
+        var reshaped = m.Op("Reshape", [relu, shape]).Outputs[0];
+        var output = m.Op("Neg", [reshaped]).Outputs[0];
+        m.Graph.Outputs.Add(output);
+
+        var result = new SymbolicShapeFoldingPass().Run(m.Model);
+        new DeadNodeEliminationPass().Run(m.Model);
+
+        Assert.Equal(1, result.Counters["reshapes-removed"]);
+        Assert.Equal(["Relu", "Neg"], m.Ops);
+    }
+
+    [Fact]
+    public void Dynamic_unet_optimizes_without_pinning_and_keeps_every_dynamic_dim_and_name()
+    {
+        using var model = OnnxReader.Load(Fixtures.Model(Dynamic));
+        var signature = model.Graph.Inputs.Concat(model.Graph.Outputs).Select(v => v.Type!.ToString()).ToList();
+
+        var report = Optimizer.Optimize(model, new OptimizeOptions { ValidateEveryPass = true });
+
+        log.WriteLine($"{Dynamic}: {report.Before.Nodes} → {report.After.Nodes} nodes; {string.Join("; ", report.Notes)}");
+        Assert.InRange(report.After.Nodes, 1, 1800);
+        Assert.Equal(signature, model.Graph.Inputs.Concat(model.Graph.Outputs).Select(v => v.Type!.ToString()).ToList());
+        Assert.Contains("batch", signature[0], StringComparison.Ordinal);
+        using var temp = Fixtures.Temp();
+        OnnxWriter.Save(model, temp.File("model.onnx"));
+        var dir = Fixtures.Dir(Dynamic);
+        var output = OrtRunner.Run(temp.File("model.onnx"), OrtRunner.TestInputs(dir))[0];
+        Assert.InRange(OrtRunner.RelativeL2(output, OrtRunner.TestOutput(dir)), 0, 2e-3);
+    }
+
+    /// <summary>The original needs ATen, which no runtime runs: the reference is the export with only that rewrite.</summary>
+    [Fact]
+    public void Optimized_dynamic_unet_matches_the_export_at_several_batches_and_latent_sizes()
+    {
+        using var temp = Fixtures.Temp();
+        using (var reference = OnnxReader.Load(Fixtures.Model(Dynamic)))
+        {
+            Optimizer.Optimize(reference, new OptimizeOptions { Passes = ["rewrite-rules"] });
+            OnnxWriter.Save(reference, temp.File("reference.onnx"));
+        }
+
+        using (var optimized = OnnxReader.Load(Fixtures.Model(Dynamic)))
+        {
+            Optimizer.Optimize(optimized);
+            OnnxWriter.Save(optimized, temp.File("optimized.onnx"));
+        }
+
+        var timestep = OrtRunner.TestInputs(Fixtures.Dir(Dynamic))[1];
+        var seed = 11;
+        foreach (var (batch, size, sequence) in new[] { (1, 16, 77), (2, 24, 77), (4, 32, 12), (2, 8, 5) })
+        {
+            var inputs = new[]
+            {
+                OrtRunner.Convert(OrtRunner.RandomFloats([batch, 4, size, size], seed++), DataType.Float16),
+                timestep,
+                OrtRunner.Convert(OrtRunner.RandomFloats([batch, sequence, 32], seed++), DataType.Float16),
+            };
+            var expected = OrtRunner.Run(temp.File("reference.onnx"), inputs)[0];
+            var actual = OrtRunner.Run(temp.File("optimized.onnx"), inputs)[0];
+            log.WriteLine($"batch {batch}, {size}x{size}, sequence {sequence}: rel L2 {OrtRunner.RelativeL2(actual, expected):e3}");
+            Assert.Equal(expected.Dims, actual.Dims);
+            Assert.InRange(OrtRunner.RelativeL2(actual, expected), 0, 2e-3);
+        }
+    }
+
+    [Fact]
+    public void Pinning_only_the_batch_keeps_the_latent_size_dynamic()
+    {
+        using var model = OnnxReader.Load(Fixtures.Model(Dynamic));
+
+        Optimizer.Optimize(model, new OptimizeOptions { InputShapes = new Dictionary<string, long[]> { ["input_0"] = [4, 4, 32, 32] } });
+
+        Assert.Equal("float16[4,4,32,32]", model.Graph.Inputs[0].Type!.ToString());
+        Assert.Contains("sequence", model.Graph.Inputs[2].Type!.ToString(), StringComparison.Ordinal);
+        using var temp = Fixtures.Temp();
+        OnnxWriter.Save(model, temp.File("model.onnx"));
+        var dir = Fixtures.Dir(Dynamic);
+        Assert.InRange(OrtRunner.RelativeL2(OrtRunner.Run(temp.File("model.onnx"), OrtRunner.TestInputs(dir))[0], OrtRunner.TestOutput(dir)), 0, 2e-3);
+    }
+
+    [Fact]
+    public void A_latent_size_the_unet_cannot_take_is_bad_input_naming_the_pin_and_the_node()
+    {
+        using var model = OnnxReader.Load(Fixtures.Model(Dynamic));
+
+        var e = Assert.Throws<ForgeInputException>(() => Optimizer.Optimize(model, new OptimizeOptions
+        {
+            InputShapes = new Dictionary<string, long[]> { ["input_0"] = [2, 4, 15, 15], ["input_2"] = [2, 77, 32] },
+        }));
+
+        Assert.Contains("input_0:2x4x15x15", e.Message, StringComparison.Ordinal);
+        Assert.Contains("node '", e.Message, StringComparison.Ordinal);
+    }
+}
