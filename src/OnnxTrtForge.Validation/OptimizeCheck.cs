@@ -66,7 +66,7 @@ public static class OptimizeCheck
         // `forge bench` and the denoising loop do.
         var runtime = new RuntimeOptions { Optimize = options.Device == ExecutionDevice.Cuda, Device = options.Device, DeviceId = options.DeviceId };
         string reference;
-        var referenceSession = Open(originalPath, runtime, out var originalError);
+        var referenceSession = Open(originalPath, runtime, out var originalError, missingKernelIsBadInput: true);
         string? tempDir = null;
         try
         {

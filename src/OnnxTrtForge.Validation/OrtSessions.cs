@@ -148,8 +148,11 @@ public static class OrtSessions
 /// <summary>An op ONNX Runtime found no kernel for on the session's providers, parsed from its NOT_IMPLEMENTED message.</summary>
 public sealed record MissingKernel(string Op, string Version, string Node)
 {
+    // two wordings: session creation with graph optimizations off ("Could not find an implementation for
+    // GroupNorm(1) node with name 'n'") and on ("Failed to find kernel for com.microsoft.GroupNorm(1) (node:'n' ep:'…')")
     private static readonly System.Text.RegularExpressions.Regex Pattern = new(
-        @"Could not find an implementation for (?<op>[^\s(]+)\((?<version>[^)]*)\) node with name '(?<node>[^']*)'",
+        @"(?:Could not find an implementation for (?<op>[^\s(]+)\((?<version>[^)]*)\) node with name '(?<node>[^']*)')" +
+        @"|(?:Failed to find kernel for (?<op>[^\s(]+)\((?<version>[^)]*)\) \(node:'(?<node>[^']*)')",
         System.Text.RegularExpressions.RegexOptions.CultureInvariant);
 
     public static MissingKernel? TryParse(string message)

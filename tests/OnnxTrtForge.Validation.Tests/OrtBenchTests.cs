@@ -157,6 +157,9 @@ public sealed class OrtBenchTests
     {
         var missing = MissingKernel.TryParse("[ErrorCode:NotImplemented] Could not find an implementation for GroupNorm(1) node with name 'up/gn'");
         Assert.Equal(new MissingKernel("GroupNorm", "1", "up/gn"), missing);
+        Assert.Equal(
+            new MissingKernel("com.microsoft.NhwcConv", "1", "NhwcConv_2142"),
+            MissingKernel.TryParse("[ErrorCode:NotImplemented] Failed to find kernel for com.microsoft.NhwcConv(1) (node:'NhwcConv_2142' ep:'CPUExecutionProvider'). Kernel not found"));
         Assert.Null(MissingKernel.TryParse("[ErrorCode:InvalidGraph] Load model failed"));
     }
 
