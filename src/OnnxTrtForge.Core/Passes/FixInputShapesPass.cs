@@ -6,7 +6,7 @@ namespace OnnxTrtForge.Core.Passes;
 /// Pins graph inputs to the static shapes the user gives (onnx-simplifier's --overwrite-input-shape), so
 /// an export with dynamic axes gets the same shape-chain folding as a static one. A symbolic dimension
 /// takes the given size; a known dimension must agree; the rank must match. Symbolic dimensions of the
-/// same name elsewhere in the graph's declared types (outputs, value_info) take the same size.
+/// same name elsewhere in the graph's declared types (other inputs, outputs, value_info) take the same size.
 /// </summary>
 public sealed class FixInputShapesPass(IReadOnlyDictionary<string, long[]> shapes) : IGraphPass
 {
@@ -55,8 +55,10 @@ public sealed class FixInputShapesPass(IReadOnlyDictionary<string, long[]> shape
             }
         }
 
-        // Declared types elsewhere that name the same symbols must agree with the inputs now.
-        foreach (var value in graph.Outputs.Concat(graph.Nodes.SelectMany(n => n.Outputs)).Distinct())
+        // Declared types elsewhere that name the same symbols must agree with the inputs now, the other
+        // inputs included: pinning one input's batch pins the batch, its other symbols stay dynamic.
+        var others = graph.Inputs.Where(v => !v.IsInitializer && !shapes.ContainsKey(v.Name));
+        foreach (var value in others.Concat(graph.Outputs).Concat(graph.Nodes.SelectMany(n => n.Outputs)).Distinct())
         {
             if (value.Type is { Kind: TypeKind.Tensor, Shape: { } shape } t && shape.Any(d => d.Param is { } p && bindings.ContainsKey(p)))
             {
