@@ -21,7 +21,7 @@ internal static class InspectCommand
             var summary = ModelSummary.Of(loaded, path);
             if (parse.GetValue(json))
             {
-                Console.Out.WriteLine(ReportJson.Serialize(summary));
+                Console.Out.WriteLine(ReportJson.Serialize(summary, CoreJson.Reports.ModelSummary));
             }
             else
             {

@@ -81,7 +81,7 @@ public sealed class EngineCache(string root)
 
         try
         {
-            return JsonSerializer.Deserialize<EngineCacheEntry>(File.ReadAllText(entry), ReportJson.Options);
+            return JsonSerializer.Deserialize(File.ReadAllText(entry), TensorRtJson.Reports.EngineCacheEntry);
         }
         catch (JsonException)
         {
@@ -98,7 +98,7 @@ public sealed class EngineCache(string root)
         }
 
         AtomicFile.Write(EnginePath(key), tmp => File.Copy(enginePath, tmp, overwrite: true));
-        AtomicFile.WriteAllText(EntryPath(key), JsonSerializer.Serialize(entry, ReportJson.Options));
+        AtomicFile.WriteAllText(EntryPath(key), ReportJson.Serialize(entry, TensorRtJson.Reports.EngineCacheEntry));
     }
 
     /// <summary>Places the cached engine at <paramref name="destination"/> (a hard link would alias the cache; a copy cannot).</summary>

@@ -79,7 +79,7 @@ internal static class OptimizeStage
         var fp16Path = ctx.ArtifactPath(fp16.Output);
         OnnxWriter.Save(model, fp16Path);
         ctx.CurrentModel = fp16Path;
-        ctx.Details["fp16"] = new { converted.Modified, converted.Counters, converted.Notes, cleanup.After };
+        ctx.Details["fp16"] = new Fp16Details(converted.Modified, converted.Counters, converted.Notes, cleanup.After);
         foreach (var note in converted.Notes)
         {
             ctx.Note(stage, "to-fp16: " + note);
