@@ -14,7 +14,7 @@ internal static class BenchCommand
 {
     public static Command Create()
     {
-        var engine = new Argument<string>("engine") { Description = "The TensorRT engine to time." };
+        var engine = CliConventions.MustBeFile(new Argument<string>("engine") { Description = "The TensorRT engine to time." });
         var trtexec = new Option<string?>("--trtexec") { Description = "The trtexec executable (default: trtexec on PATH)." };
         var trtVersion = new Option<string?>("--trt-version") { Description = "The TensorRT version (default: read from trtexec's banner)." };
         var shapes = new Option<string[]>("--shape") { Description = "An input's shape for dynamic engines: name:DIMS (dims like 2x4x64x64)." };
@@ -22,7 +22,7 @@ internal static class BenchCommand
         var warmUp = new Option<int>("--warmup") { Description = "Warm-up time in ms.", DefaultValueFactory = _ => 200 };
         var profile = new Option<bool>("--profile") { Description = "Also export and show the per-layer profile (separate profiling run)." };
         var timeout = new Option<double?>("--timeout") { Description = "Stop trtexec after this many seconds." };
-        var report = new Option<string?>("--report") { Description = "Write a benchmark report (.json or .md)." };
+        var report = CliConventions.ReportOption("Write a benchmark report");
         var command = new Command("bench", "Time a TensorRT engine with trtexec.") { engine, trtexec, trtVersion, shapes, iterations, warmUp, profile, timeout, report };
         command.SetAction(async (parse, ct) =>
         {
@@ -59,6 +59,7 @@ internal static class BenchCommand
             if (reportPath is not null)
             {
                 EngineReportFile.Write(reportPath, summary, summary.ToMarkdown);
+                CliConventions.Wrote("report", reportPath);
             }
 
             return EngineExitCodes.Of(result);

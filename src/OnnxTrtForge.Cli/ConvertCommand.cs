@@ -11,9 +11,9 @@ internal static class ConvertCommand
 {
     public static Command Create()
     {
-        var model = new Argument<string>("model") { Description = "The ONNX model to read." };
-        var output = new Option<string>("--output", "-o") { Description = "Where to write the model.", Required = true };
-        var external = new Option<ExternalDataMode>("--external-data") { Description = "Weights storage: auto (external above 2 GB), always, never.", DefaultValueFactory = _ => ExternalDataMode.Auto };
+        var model = CliConventions.MustBeFile(new Argument<string>("model") { Description = "The ONNX model to read." });
+        var output = CliConventions.MustBeFile(new Option<string>("--output", "-o") { Description = "Where to write the model.", Required = true });
+        var external = CliConventions.EnumOption<ExternalDataMode>("--external-data", "Weights storage: auto (external above 2 GB), always, never.", ExternalDataMode.Auto);
         var command = new Command("convert", "Load and save a model with no passes (moves weights between embedded and external storage).") { model, output, external };
         command.SetAction(parse =>
         {
@@ -25,7 +25,7 @@ internal static class ConvertCommand
             }
 
             using var loaded = OnnxReader.Load(input);
-            var result = OnnxWriter.Save(loaded, target, new SaveOptions { ExternalData = parse.GetValue(external) });
+            var result = OnnxWriter.Save(loaded, target, new SaveOptions { ExternalData = CliConventions.EnumValue<ExternalDataMode>(parse, external)!.Value });
             Console.Out.WriteLine($"wrote {result.ModelPath} ({Format.Bytes(result.ModelBytes)})" +
                 (result.DataPath is null ? "" : $" + {Path.GetFileName(result.DataPath)} ({Format.Bytes(result.DataBytes)}, {result.ExternalTensors} tensors)"));
             return ExitCode.Ok;

@@ -21,17 +21,17 @@ internal static class OptimizeCommand
 {
     public static Command Create()
     {
-        var model = new Argument<string>("model") { Description = "The ONNX model to optimize (never modified)." };
-        var output = new Option<string>("--output", "-o") { Description = "Where to write the optimized model.", Required = true };
+        var model = CliConventions.MustBeFile(new Argument<string>("model") { Description = "The ONNX model to optimize (never modified)." });
+        var output = CliConventions.MustBeFile(new Option<string>("--output", "-o") { Description = "Where to write the optimized model.", Required = true });
         var passes = new Option<string?>("--passes") { Description = "Comma-separated pass names to run once, in order (default: the full pipeline)." };
         var rules = new Option<string?>("--rules") { Description = "Comma-separated rewrite rule names (default: all)." };
-        var report = new Option<string?>("--report") { Description = "Write a report with per-pass time and counts (.json or .md)." };
+        var report = CliConventions.ReportOption("Write a report with per-pass time and counts and the --check result");
         var check = new Option<bool>("--check") { Description = "Run original and optimized in ONNX Runtime (CPU) and compare; exit 5 beyond tolerance." };
         var iterations = new Option<int>("--max-iterations") { Description = "Most iterations of the fixed-point stage.", DefaultValueFactory = _ => 10 };
         var validateEach = new Option<bool>("--validate-each-pass") { Description = "Check the graph's structure after every pass (a failure names the pass)." };
-        var external = new Option<ExternalDataMode>("--external-data") { Description = "Weights storage: auto (external above 2 GB), always, never.", DefaultValueFactory = _ => ExternalDataMode.Auto };
+        var external = CliConventions.EnumOption<ExternalDataMode>("--external-data", "Weights storage: auto (external above 2 GB), always, never.", ExternalDataMode.Auto);
         var fp16 = new Option<bool>("--fp16") { Description = "End with the to-fp16 mixed-precision pass (same as --to fp16)." };
-        var to = new Option<HalfType?>("--to") { Description = "End with the to-fp16 pass converting float32 to fp16 or bf16." };
+        var to = CliConventions.EnumOption<HalfType>("--to", "End with the to-fp16 pass converting float32 to fp16 or bf16.");
         var keepIo = new Option<bool>("--keep-io-types") { Description = "to-fp16: graph inputs/outputs stay float32, Casts at the edges.", DefaultValueFactory = _ => true };
         var opBlock = new Option<string?>("--op-block-list") { Description = "to-fp16: ops kept in float32; 'A,B' replaces the default list, '+A,-B' edits it." };
         var inputShapes = new Option<string[]>("--input-shape") { Description = "Pin a dynamic input to a static shape, name:2x4x64x64 (repeatable), so its shape math folds.", AllowMultipleArgumentsPerToken = false };
@@ -66,25 +66,26 @@ internal static class OptimizeCommand
             {
                 result = Optimizer.Optimize(loaded, options, cancellationToken: cancellationToken) with { ModelPath = input, OutputPath = target };
                 cancellationToken.ThrowIfCancellationRequested();
-                OnnxWriter.Save(loaded, target, new SaveOptions { ExternalData = parse.GetValue(external) });
+                OnnxWriter.Save(loaded, target, new SaveOptions { ExternalData = CliConventions.EnumValue<ExternalDataMode>(parse, external)!.Value });
             }
 
             Print(result);
+            OptimizeCheckResult? checkResult = null;
+            if (parse.GetValue(check))
+            {
+                // a mixed-precision result is held to the fp16 acceptance figure (rel L2 1e-2 vs the float32 original)
+                var checkOptions = options.Fp16 is null ? null : new OptimizeCheckOptions { Fp32Tolerance = 1e-2, Fp16Tolerance = 1e-2 };
+                checkResult = OptimizeCheck.Run(input, target, checkOptions, cancellationToken);
+                Print(checkResult);
+            }
+
             if (parse.GetValue(report) is { } reportPath)
             {
-                OptimizeReportWriter.Write(result, reportPath);
+                OptimizeCheckReport.Write(result, checkResult, reportPath);
+                CliConventions.Wrote("report", reportPath);
             }
 
-            if (!parse.GetValue(check))
-            {
-                return Task.FromResult(ExitCode.Ok);
-            }
-
-            // a mixed-precision result is held to the fp16 acceptance figure (rel L2 1e-2 vs the float32 original)
-            var checkOptions = options.Fp16 is null ? null : new OptimizeCheckOptions { Fp32Tolerance = 1e-2, Fp16Tolerance = 1e-2 };
-            var checkResult = OptimizeCheck.Run(input, target, checkOptions, cancellationToken);
-            Print(checkResult);
-            return Task.FromResult(checkResult.Passed ? ExitCode.Ok : ExitCode.OutOfTolerance);
+            return Task.FromResult(checkResult is { Passed: false } ? ExitCode.OutOfTolerance : ExitCode.Ok);
         });
         return command;
     }
@@ -110,7 +111,7 @@ internal static class OptimizeCommand
         return shapes;
     }
 
-    private static Fp16Options? Fp16Spec(ParseResult parse, bool wanted, Option<HalfType?> to, Option<bool> keepIo, Option<string?> opBlock, Option<string?> nodeBlock)
+    private static Fp16Options? Fp16Spec(ParseResult parse, bool wanted, Option<string> to, Option<bool> keepIo, Option<string?> opBlock, Option<string?> nodeBlock)
     {
         var ops = parse.GetValue(opBlock);
         var nodes = SplitList(parse.GetValue(nodeBlock));
@@ -123,7 +124,7 @@ internal static class OptimizeCommand
 
         return new Fp16Options
         {
-            Target = parse.GetValue(to) ?? HalfType.Fp16,
+            Target = CliConventions.EnumValue<HalfType>(parse, to) ?? HalfType.Fp16,
             KeepIoTypes = parse.GetValue(keepIo),
             OpBlockList = ops is null ? Fp16Options.DefaultOpBlockList : Fp16Options.ParseOpList(ops),
             NodeBlockList = new HashSet<string>(nodes ?? [], StringComparer.Ordinal),

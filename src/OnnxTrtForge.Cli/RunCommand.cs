@@ -18,7 +18,7 @@ internal static class RunCommand
 {
     public static Command Create()
     {
-        var file = new Argument<string>("pipeline") { Description = "The pipeline file (pipelines/NAME.yaml)." };
+        var file = CliConventions.MustBeFile(new Argument<string>("pipeline") { Description = "The pipeline file (pipelines/NAME.yaml)." });
         var only = new Option<string?>("--only") { Description = "Comma-separated stages to run: optimize, build, validate (default: all the file has)." };
         var dryRun = new Option<bool>("--dry-run") { Description = "Validate and print the resolved plan (absolute paths, configs merged, environment expanded); run nothing." };
         var output = new Option<string?>("--out") { Description = "Artifact folder (overrides reports.dir)." };

@@ -23,8 +23,14 @@ public sealed class EngineCache(string root)
     public string Root { get; } = Path.GetFullPath(root);
 
     /// <summary>The per-user default: $XDG_CACHE_HOME/forge or ~/.cache/forge.</summary>
+    /// <summary>The engine cache folder: <c>$FORGE_CACHE</c>, else <c>$XDG_CACHE_HOME/forge</c>, else <c>~/.cache/forge</c>.</summary>
     public static string DefaultRoot()
     {
+        if (Environment.GetEnvironmentVariable("FORGE_CACHE") is { Length: > 0 } forgeCache)
+        {
+            return Path.GetFullPath(forgeCache);
+        }
+
         var xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
         var baseDir = string.IsNullOrEmpty(xdg) ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache") : xdg;
         return Path.Combine(baseDir, "forge");
