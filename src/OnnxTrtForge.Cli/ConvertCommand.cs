@@ -24,8 +24,12 @@ internal static class ConvertCommand
                 throw new ForgeInputException($"{target}: output would overwrite the input model");
             }
 
-            using var loaded = OnnxReader.Load(input);
-            var result = OnnxWriter.Save(loaded, target, new SaveOptions { ExternalData = CliConventions.EnumValue<ExternalDataMode>(parse, external)!.Value });
+            var result = CommandProgress.Run("convert", $"loading {input}", progress =>
+            {
+                using var loaded = OnnxReader.Load(input);
+                var weights = loaded.Graph.Initializers.Sum(v => v.Initializer!.ByteLength);
+                return OnnxWriter.Save(loaded, target, new SaveOptions { ExternalData = CliConventions.EnumValue<ExternalDataMode>(parse, external)!.Value, Progress = progress.Bytes(target, weights) });
+            });
             Console.Out.WriteLine($"wrote {result.ModelPath} ({Format.Bytes(result.ModelBytes)})" +
                 (result.DataPath is null ? "" : $" + {Path.GetFileName(result.DataPath)} ({Format.Bytes(result.DataBytes)}, {result.ExternalTensors} tensors)"));
             return ExitCode.Ok;

@@ -28,7 +28,7 @@ internal static class DenoiseCommand
             {
                 TrajectoryPath = parse.GetValue(trajectory),
             };
-            var result = await Denoiser.RunAsync(request, null, ct);
+            var result = await CommandProgress.RunAsync("denoise", $"loading {request.ModelPath}", progress => Denoiser.RunAsync(request, progress.Steps("denoise"), ct));
             var share = result.PredictorTime / result.Elapsed;
             Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"wrote {request.OutputPath} [{string.Join("x", result.FinalLatents.Dims)}]: {result.Timesteps.Count} steps in {result.Elapsed.TotalSeconds:F2} s ({result.StepsPerSecond:F2} steps/s, model {share:P1} of the loop)"));

@@ -61,13 +61,14 @@ internal static class OptimizeCommand
                 InputShapes = InputShapes(parse.GetValue(inputShapes)),
                 Fp16 = Fp16Spec(parse, parse.GetValue(fp16) || parse.GetValue(to) is not null || passList?.Contains("to-fp16") == true, to, keepIo, opBlock, nodeBlock),
             };
-            OptimizeReport result;
-            using (var loaded = OnnxReader.Load(input))
+            var result = CommandProgress.Run("optimize", $"loading {input}", progress =>
             {
-                result = Optimizer.Optimize(loaded, options, cancellationToken: cancellationToken) with { ModelPath = input, OutputPath = target };
+                using var loaded = OnnxReader.Load(input);
+                var optimized = Optimizer.Optimize(loaded, options with { Progress = progress.Passes() }, cancellationToken: cancellationToken) with { ModelPath = input, OutputPath = target };
                 cancellationToken.ThrowIfCancellationRequested();
-                OnnxWriter.Save(loaded, target, new SaveOptions { ExternalData = CliConventions.EnumValue<ExternalDataMode>(parse, external)!.Value });
-            }
+                OnnxWriter.Save(loaded, target, new SaveOptions { ExternalData = CliConventions.EnumValue<ExternalDataMode>(parse, external)!.Value, Progress = progress.Bytes(target, optimized.After.WeightBytes) });
+                return optimized;
+            });
 
             Print(result);
             OptimizeCheckResult? checkResult = null;
@@ -75,7 +76,7 @@ internal static class OptimizeCommand
             {
                 // a mixed-precision result is held to the fp16 acceptance figure (rel L2 1e-2 vs the float32 original)
                 var checkOptions = options.Fp16 is null ? null : new OptimizeCheckOptions { Fp32Tolerance = 1e-2, Fp16Tolerance = 1e-2 };
-                checkResult = OptimizeCheck.Run(input, target, checkOptions, cancellationToken);
+                checkResult = CommandProgress.Run("optimize", "check: original vs optimized in ONNX Runtime (CPU)", _ => OptimizeCheck.Run(input, target, checkOptions, cancellationToken));
                 Print(checkResult);
             }
 

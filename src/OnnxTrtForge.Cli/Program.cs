@@ -196,11 +196,105 @@ namespace OnnxTrtForge.Cli
             return symbol;
         }
 
+        /// <summary>Cuts <paramref name="text"/> to one console line less <paramref name="reserve"/> columns.</summary>
+        public static string Fit(string text, int reserve = 0)
+        {
+            var width = Math.Max(20, AnsiConsole.Profile.Width - reserve - 4);
+            var line = text.ReplaceLineEndings(" ");
+            return line.Length <= width ? line : line[..(width - 1)] + "…";
+        }
+
         /// <summary>"wrote PATH (SIZE)": every command says where its outputs went.</summary>
         public static void Wrote(string what, string path)
         {
             var size = File.Exists(path) ? $" ({Format.Bytes(new FileInfo(path).Length)})" : "";
             Console.Out.WriteLine($"wrote {what}: {Path.GetFullPath(path)}{size}");
+        }
+    }
+
+    /// <summary>
+    /// The live progress of a long command: one spinner line in a terminal (cut to the console's width, so it never
+    /// wraps and leaves text behind), plain timestamped lines on stderr when output is redirected or CI is set.
+    /// Libraries report through <see cref="IProgress{T}"/> records; this is where they become text.
+    /// </summary>
+    internal sealed class CommandProgress
+    {
+        private readonly string command;
+        private readonly StatusContext? status;
+        private readonly Lock gate = new();
+        private long lastPlain;
+
+        private CommandProgress(string command, StatusContext? status)
+        {
+            this.command = command;
+            this.status = status;
+        }
+
+        public static T Run<T>(string command, string first, Func<CommandProgress, T> work)
+        {
+            if (CliConventions.Plain)
+            {
+                var plain = new CommandProgress(command, null);
+                plain.Report(first);
+                return work(plain);
+            }
+
+            return AnsiConsole.Status().Spinner(Spinner.Known.Dots).Start(Line(command, first), ctx => work(new CommandProgress(command, ctx)));
+        }
+
+        public static async Task<T> RunAsync<T>(string command, string first, Func<CommandProgress, Task<T>> work)
+        {
+            if (CliConventions.Plain)
+            {
+                var plain = new CommandProgress(command, null);
+                plain.Report(first);
+                return await work(plain);
+            }
+
+            return await AnsiConsole.Status().Spinner(Spinner.Known.Dots).StartAsync(Line(command, first), ctx => work(new CommandProgress(command, ctx)));
+        }
+
+        /// <summary>Shows <paramref name="message"/>; in plain mode a <paramref name="frequent"/> one is printed at most once a second.</summary>
+        public void Report(string message, bool frequent = false)
+        {
+            lock (gate)
+            {
+                if (status is not null)
+                {
+                    status.Status(Line(command, message));
+                    return;
+                }
+
+                var now = Environment.TickCount64;
+                if (frequent && now - lastPlain < 1000)
+                {
+                    return;
+                }
+
+                lastPlain = now;
+                Console.Error.WriteLine($"{DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture)} [{command}] {message}");
+            }
+        }
+
+        /// <summary>Pass by pass: name, stage and iteration, nodes before → after, time.</summary>
+        public IProgress<Core.Passes.PassRecord> Passes() => new Reporter<Core.Passes.PassRecord>(r =>
+            Report($"pass {r.Pass} (stage {r.Stage + 1}, iteration {r.Iteration}): nodes {r.NodesBefore} → {r.NodesAfter}, {Format.Number(r.Milliseconds, "0")} ms", frequent: !r.Modified));
+
+        /// <summary>Bytes written while saving <paramref name="path"/> (of <paramref name="total"/> weight bytes).</summary>
+        public IProgress<long> Bytes(string path, long total) => new Reporter<long>(written =>
+            Report($"writing {path}: {Format.Bytes(written)} of {Format.Bytes(total)} of weights", frequent: true));
+
+        /// <summary>A denoising loop: step k/N and milliseconds per step.</summary>
+        public IProgress<OnnxTrtForge.Validation.LoopProgress> Steps(string what) => new Reporter<OnnxTrtForge.Validation.LoopProgress>(p =>
+            Report($"{what}: step {p.Step}/{p.Steps}, {Format.Number(p.MillisecondsPerStep, "0")} ms/step"));
+
+        private static string Line(string command, string message) =>
+            $"[bold]{command}[/] {Markup.Escape(CliConventions.Fit(message, command.Length + 4))}";
+
+        /// <summary>Reports synchronously, on the reporting thread (unlike <see cref="Progress{T}"/>), so lines keep their order.</summary>
+        private sealed class Reporter<T>(Action<T> report) : IProgress<T>
+        {
+            public void Report(T value) => report(value);
         }
     }
 }

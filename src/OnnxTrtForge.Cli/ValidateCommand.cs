@@ -50,7 +50,7 @@ internal static class ValidateCommand
                 throw new ForgeInputException("--decoder needs --image (where to write the comparison PNG)");
             }
 
-            var result = await LoopValidation.RunAsync(request, null, ct);
+            var result = await CommandProgress.RunAsync("validate", $"loading {request.ReferencePath} and {request.CandidatePath}", progress => LoopValidation.RunAsync(request, progress.Steps("reference vs candidate"), ct));
             if (parse.GetValue(report) is { } reportPath)
             {
                 ValidationReport.Write(reportPath, result);

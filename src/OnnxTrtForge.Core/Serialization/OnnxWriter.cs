@@ -44,7 +44,7 @@ public static class OnnxWriter
             }
             else
             {
-                WriteEmbedded(proto, initializers, tempModel);
+                WriteEmbedded(proto, initializers, tempModel, options.Progress);
             }
 
             if (tempData is not null)
@@ -100,6 +100,7 @@ public static class OnnxWriter
 
             var offset = data.Position;
             tensor.Data.CopyTo(data);
+            options.Progress?.Report(data.Position);
             var tp = IrToProto.ToTensorProto(tensor, withData: false);
             tp.DataLocation = TensorProto.Types.DataLocation.External;
             tp.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = dataName });
@@ -117,7 +118,7 @@ public static class OnnxWriter
     /// graph's small part is serialized normally, then each initializer's header, then its payload
     /// streamed as a raw_data field. Lengths are known up front, so nothing is buffered.
     /// </summary>
-    private static void WriteEmbedded(ModelProto proto, List<Tensor> initializers, string path)
+    private static void WriteEmbedded(ModelProto proto, List<Tensor> initializers, string path, IProgress<long>? progress)
     {
         var graph = proto.Graph;
         proto.Graph = null;
@@ -149,6 +150,7 @@ public static class OnnxWriter
                 StrippedModel.WriteTag(stream, 9, 2);
                 StrippedModel.WriteVarint(stream, (ulong)payload);
                 tensor.Data.CopyTo(stream);
+                progress?.Report(stream.Position);
             }
         }
 
