@@ -214,7 +214,8 @@ namespace OnnxTrtForge.Cli
 
     /// <summary>
     /// The live progress of a long command: one spinner line in a terminal (cut to the console's width, so it never
-    /// wraps and leaves text behind), plain timestamped lines on stderr when output is redirected or CI is set.
+    /// wraps and leaves text behind), plain timestamped lines on stdout (as `forge run` writes them) when output is
+    /// redirected or CI is set; stderr keeps the one-line errors alone.
     /// Libraries report through <see cref="IProgress{T}"/> records; this is where they become text.
     /// </summary>
     internal sealed class CommandProgress
@@ -272,7 +273,7 @@ namespace OnnxTrtForge.Cli
                 }
 
                 lastPlain = now;
-                Console.Error.WriteLine($"{DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture)} [{command}] {message}");
+                Console.Out.WriteLine($"{DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture)} [{command}] {message}");
             }
         }
 
