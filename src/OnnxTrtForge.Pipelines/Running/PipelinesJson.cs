@@ -28,7 +28,7 @@ public sealed record BuildDetails(
 
 /// <summary>
 /// report.json, source-generated. <see cref="PipelineRunResult.Details"/> holds values by their runtime type:
-/// every type a stage puts there is listed here (a test checks the stages' types against this list).
+/// every type a stage puts there must be listed here (report.json of the pipeline tests fails on one that is not).
 /// </summary>
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 [JsonSerializable(typeof(PipelineRunResult))]
