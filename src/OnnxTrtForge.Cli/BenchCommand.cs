@@ -18,7 +18,7 @@ internal static class BenchCommand
 {
     public static Command Create()
     {
-        var engine = new Argument<string>("model") { Description = "The TensorRT engine, or the ONNX model (timed in ONNX Runtime), to time." };
+        var engine = CliConventions.MustBeFile(new Argument<string>("model") { Description = "The TensorRT engine, or the ONNX model (timed in ONNX Runtime), to time." });
         var trtexec = new Option<string?>("--trtexec") { Description = "The trtexec executable (default: trtexec on PATH)." };
         var trtVersion = new Option<string?>("--trt-version") { Description = "The TensorRT version (default: read from trtexec's banner)." };
         var shapes = new Option<string[]>("--shape") { Description = "An input's shape for dynamic engines: name:DIMS (dims like 2x4x64x64)." };
@@ -31,8 +31,8 @@ internal static class BenchCommand
         var seed = new Option<ulong>("--seed") { Description = "ONNX: seed of the random inputs.", DefaultValueFactory = _ => 0UL };
         var profile = new Option<bool>("--profile") { Description = "Also export and show the per-layer profile (separate profiling run)." };
         var timeout = new Option<double?>("--timeout") { Description = "Stop trtexec after this many seconds." };
-        var report = new Option<string?>("--report") { Description = "Write a benchmark report (.json or .md)." };
-        var command = new Command("bench", "Time a TensorRT engine with trtexec.") { engine, trtexec, trtVersion, shapes, iterations, warmUp, profile, timeout, report, baseline, device, deviceId, cudaGraph, seed };
+        var report = CliConventions.ReportOption("Write a benchmark report");
+        var command = new Command("bench", "Time a TensorRT engine with trtexec, or an ONNX model in ONNX Runtime.") { engine, trtexec, trtVersion, shapes, iterations, warmUp, profile, timeout, report, baseline, device, deviceId, cudaGraph, seed };
         command.SetAction(async (parse, ct) =>
         {
             if (OrtBench.IsOnnxModel(parse.GetValue(engine)!))
@@ -113,6 +113,7 @@ internal static class BenchCommand
             if (reportPath is not null)
             {
                 EngineReportFile.Write(reportPath, summary, summary.ToMarkdown);
+                CliConventions.Wrote("report", reportPath);
             }
 
             return EngineExitCodes.Of(result);

@@ -15,11 +15,11 @@ internal static class BuildCommand
 {
     public static Command Create()
     {
-        var model = new Argument<string>("model") { Description = "The ONNX model to build an engine from." };
-        var engine = new Option<string>("--engine") { Description = "Where to write the engine.", Required = true };
+        var model = CliConventions.MustBeFile(new Argument<string>("model") { Description = "The ONNX model to build an engine from." });
+        var engine = CliConventions.MustBeFile(new Option<string>("--engine") { Description = "Where to write the engine.", Required = true });
         var trtexec = new Option<string?>("--trtexec") { Description = "The trtexec executable (default: trtexec on PATH)." };
         var trtVersion = new Option<string?>("--trt-version") { Description = "The TensorRT version (default: read from trtexec's banner)." };
-        var precision = new Option<Precision>("--precision") { Description = "fp32, fp16 or bf16 (TensorRT 11: the ONNX must already carry it).", DefaultValueFactory = _ => Precision.Fp32 };
+        var precision = CliConventions.EnumOption<Precision>("--precision", "fp32, fp16 or bf16 (TensorRT 11: the ONNX must already carry it).", Precision.Fp32);
         var shapes = new Option<string[]>("--shape") { Description = "An input's shape profile: name:MIN:OPT:MAX or name:DIMS (dims like 2x4x64x64).", AllowMultipleArgumentsPerToken = false };
         var workspace = new Option<int?>("--workspace") { Description = "Workspace memory pool in MiB." };
         var optLevel = new Option<int?>("--opt-level") { Description = "Builder optimization level 0..5 (TensorRT 8.6+)." };
@@ -27,7 +27,7 @@ internal static class BuildCommand
         var noCache = new Option<bool>("--no-cache") { Description = "Neither read nor write the engine cache." };
         var force = new Option<bool>("--force") { Description = "Rebuild even when the cache has this engine." };
         var timeout = new Option<double?>("--timeout") { Description = "Stop trtexec after this many seconds." };
-        var report = new Option<string?>("--report") { Description = "Write a build report (.json or .md)." };
+        var report = CliConventions.ReportOption("Write a build report");
         var refit = new Option<bool>("--refit") { Description = "Build a refittable engine." };
         var versionCompatible = new Option<bool>("--version-compatible") { Description = "Build a version-compatible engine (TensorRT 8.6+)." };
         var extra = new Option<string[]>("--trtexec-arg") { Description = "A raw flag passed to trtexec as is (repeatable)." };
@@ -47,7 +47,7 @@ internal static class BuildCommand
 
             var options = new EngineBuildOptions
             {
-                Precision = parse.GetValue(precision),
+                Precision = CliConventions.EnumValue<Precision>(parse, precision)!.Value,
                 Profiles = (parse.GetValue(shapes) ?? []).Select(ShapeProfile.Parse).ToList(),
                 WorkspaceMiB = parse.GetValue(workspace),
                 OptimizationLevel = parse.GetValue(optLevel),
@@ -76,6 +76,7 @@ internal static class BuildCommand
             {
                 var r = BuildReport.From(result);
                 EngineReportFile.Write(reportPath, r, r.ToMarkdown);
+                CliConventions.Wrote("report", reportPath);
             }
 
             return EngineExitCodes.Of(result);

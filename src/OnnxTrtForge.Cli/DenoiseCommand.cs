@@ -16,8 +16,8 @@ internal static class DenoiseCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "The UNet (ONNX).", Required = true };
-        var output = new Option<string>("--output", "-o") { Description = "Where to write the final latents (TensorProto .pb).", Required = true };
+        var model = CliConventions.MustBeFile(new Option<string>("--model") { Description = "The UNet (ONNX).", Required = true });
+        var output = CliConventions.MustBeFile(new Option<string>("--output", "-o") { Description = "Where to write the final latents (TensorProto .pb).", Required = true });
         var trajectory = new Option<string?>("--trajectory") { Description = "Also write the latents after every step, [steps,B,C,H,W] (.pb)." };
         var loop = new LoopOptions();
         var command = new Command("denoise", "Run the seeded denoising loop with classifier-free guidance and write the final latents.") { model, output, trajectory };
@@ -28,7 +28,7 @@ internal static class DenoiseCommand
             {
                 TrajectoryPath = parse.GetValue(trajectory),
             };
-            var result = await Denoiser.RunAsync(request, null, ct);
+            var result = await CommandProgress.RunAsync("denoise", $"loading {request.ModelPath}", progress => Denoiser.RunAsync(request, progress.Steps("denoise"), ct));
             var share = result.PredictorTime / result.Elapsed;
             Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"wrote {request.OutputPath} [{string.Join("x", result.FinalLatents.Dims)}]: {result.Timesteps.Count} steps in {result.Elapsed.TotalSeconds:F2} s ({result.StepsPerSecond:F2} steps/s, model {share:P1} of the loop{(result.Overhead is { } o ? $", loop overhead over bare session runs {o:P2}" : "")})"));
@@ -57,7 +57,7 @@ internal sealed class LoopOptions
     private readonly Option<int?> stepsOffset = new("--steps-offset") { Description = "Current semantics: steps_offset (default 0; Stable Diffusion's configs use 1)." };
     private readonly Option<double> eta = new("--eta") { Description = "DDIM eta (> 0 adds seeded noise).", DefaultValueFactory = _ => 0.0 };
     private readonly Option<ulong> seed = new("--seed") { Description = "Seed of generated latents, embeddings and scheduler noise.", DefaultValueFactory = _ => 0UL };
-    private readonly Option<string> device = new("--device") { Description = "cpu or cuda (ONNX Runtime's CUDA provider).", DefaultValueFactory = _ => "cpu" };
+    private readonly Option<string> device = new("--device") { Description = "cpu or cuda (ONNX Runtime's CUDA provider); default: $FORGE_DEVICE, else cpu.", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("FORGE_DEVICE") is { Length: > 0 } d ? d : "cpu" };
     private readonly Option<int> threads = new("--threads") { Description = "ONNX Runtime intra-op threads (0: its default).", DefaultValueFactory = _ => 0 };
     private readonly Option<bool> tf32 = new("--tf32") { Description = "CUDA: allow TF32 convolutions and matrix products (faster, ~1e-3 off fp32)." };
     private readonly Option<bool> noCudaGraph = new("--no-cuda-graph") { Description = "CUDA: run every step as a plain session run instead of replaying one captured CUDA graph." };

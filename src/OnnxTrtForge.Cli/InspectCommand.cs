@@ -11,7 +11,7 @@ internal static class InspectCommand
 {
     public static Command Create()
     {
-        var model = new Argument<string>("model") { Description = "The ONNX model to inspect." };
+        var model = CliConventions.MustBeFile(new Argument<string>("model") { Description = "The ONNX model to inspect." });
         var json = new Option<bool>("--json") { Description = "Print the summary as JSON." };
         var command = new Command("inspect", "Show a model's producer, opsets, inputs/outputs, op census and weights.") { model, json };
         command.SetAction(parse =>
@@ -21,7 +21,7 @@ internal static class InspectCommand
             var summary = ModelSummary.Of(loaded, path);
             if (parse.GetValue(json))
             {
-                Console.Out.WriteLine(ReportJson.Serialize(summary));
+                Console.Out.WriteLine(ReportJson.Serialize(summary, CoreJson.Reports.ModelSummary));
             }
             else
             {

@@ -21,17 +21,17 @@ internal static class OptimizeCommand
 {
     public static Command Create()
     {
-        var model = new Argument<string>("model") { Description = "The ONNX model to optimize (never modified)." };
-        var output = new Option<string>("--output", "-o") { Description = "Where to write the optimized model.", Required = true };
+        var model = CliConventions.MustBeFile(new Argument<string>("model") { Description = "The ONNX model to optimize (never modified)." });
+        var output = CliConventions.MustBeFile(new Option<string>("--output", "-o") { Description = "Where to write the optimized model.", Required = true });
         var passes = new Option<string?>("--passes") { Description = "Comma-separated pass names to run once, in order (default: the full pipeline)." };
         var rules = new Option<string?>("--rules") { Description = "Comma-separated rewrite rule names (default: all)." };
-        var report = new Option<string?>("--report") { Description = "Write a report with per-pass time and counts (.json or .md)." };
+        var report = CliConventions.ReportOption("Write a report with per-pass time and counts and the --check result");
         var check = new Option<bool>("--check") { Description = "Run original and optimized in ONNX Runtime (CPU) and compare; exit 5 beyond tolerance." };
         var iterations = new Option<int>("--max-iterations") { Description = "Most iterations of the fixed-point stage.", DefaultValueFactory = _ => 10 };
         var validateEach = new Option<bool>("--validate-each-pass") { Description = "Check the graph's structure after every pass (a failure names the pass)." };
-        var external = new Option<ExternalDataMode>("--external-data") { Description = "Weights storage: auto (external above 2 GB), always, never.", DefaultValueFactory = _ => ExternalDataMode.Auto };
+        var external = CliConventions.EnumOption<ExternalDataMode>("--external-data", "Weights storage: auto (external above 2 GB), always, never.", ExternalDataMode.Auto);
         var fp16 = new Option<bool>("--fp16") { Description = "End with the to-fp16 mixed-precision pass (same as --to fp16)." };
-        var to = new Option<HalfType?>("--to") { Description = "End with the to-fp16 pass converting float32 to fp16 or bf16." };
+        var to = CliConventions.EnumOption<HalfType>("--to", "End with the to-fp16 pass converting float32 to fp16 or bf16.");
         var keepIo = new Option<bool>("--keep-io-types") { Description = "to-fp16: graph inputs/outputs stay float32, Casts at the edges.", DefaultValueFactory = _ => true };
         var opBlock = new Option<string?>("--op-block-list") { Description = "to-fp16: ops kept in float32; 'A,B' replaces the default list, '+A,-B' edits it." };
         var inputShapes = new Option<string[]>("--input-shape") { Description = "Pin a dynamic input to a static shape, name:2x4x64x64 (repeatable), so its shape math folds.", AllowMultipleArgumentsPerToken = false };
@@ -76,11 +76,12 @@ internal static class OptimizeCommand
                 MaxFoldBytes = MaxFoldBytes(parse.GetValue(maxFold)),
                 Fp16 = Fp16Spec(parse, parse.GetValue(fp16) || parse.GetValue(to) is not null || passList?.Contains("to-fp16") == true, to, keepIo, opBlock, nodeBlock),
             };
-            var save = new SaveOptions { ExternalData = parse.GetValue(external) };
-            OptimizeReport result;
+            var save = new SaveOptions { ExternalData = CliConventions.EnumValue<ExternalDataMode>(parse, external)!.Value };
             CheckedSaveResult? checkResult = null;
-            using (var loaded = OnnxReader.Load(input))
+            var result = CommandProgress.Run("optimize", $"loading {input}", progress =>
             {
+                using var loaded = OnnxReader.Load(input);
+
                 // every file this run writes is resolved against every file it reads before any pass runs
                 var plan = OutputPlan.Reading(loaded);
                 plan.Model(target, save.ExternalData);
@@ -94,43 +95,43 @@ internal static class OptimizeCommand
                     plan.Model(CheckedOutput.RejectedPath(target), save.ExternalData);
                 }
 
-                result = Optimizer.Optimize(loaded, options, cancellationToken: cancellationToken) with { ModelPath = input, OutputPath = target };
+                var optimized = Optimizer.Optimize(loaded, options with { Progress = progress.Passes() }, cancellationToken: cancellationToken) with { ModelPath = input, OutputPath = target };
                 cancellationToken.ThrowIfCancellationRequested();
-                if (checking)
+                var saving = save with { Progress = progress.Bytes(target, optimized.After.WeightBytes) };
+                if (!checking)
                 {
-                    // a mixed-precision result is held to the fp16 acceptance figure (rel L2 1e-2 vs the float32 original)
-                    var checkOptions = (options.Fp16 is null ? new OptimizeCheckOptions() : new OptimizeCheckOptions { Fp32Tolerance = 1e-2, Fp16Tolerance = 1e-2 }) with
-                    {
-                        Device = checkDevice,
-                        DeviceId = parse.GetValue(deviceId),
-                    };
-                    checkResult = CheckedOutput.Save(loaded, input, target, save, checkOptions, cancellationToken);
-                    result = result with { OutputPath = checkResult.Saved.ModelPath };
+                    OnnxWriter.Save(loaded, target, saving);
+                    return optimized;
                 }
-                else
+
+                // -o is written only once the check passed; a mixed-precision result is held to the fp16
+                // acceptance figure (rel L2 1e-2 vs the float32 original)
+                var checkOptions = (options.Fp16 is null ? new OptimizeCheckOptions() : new OptimizeCheckOptions { Fp32Tolerance = 1e-2, Fp16Tolerance = 1e-2 }) with
                 {
-                    OnnxWriter.Save(loaded, target, save);
-                }
-            }
+                    Device = checkDevice,
+                    DeviceId = parse.GetValue(deviceId),
+                };
+                checkResult = CheckedOutput.Save(loaded, input, target, saving, checkOptions, cancellationToken);
+                return optimized with { OutputPath = checkResult.Saved.ModelPath };
+            });
 
             Print(result);
+            if (checkResult is not null)
+            {
+                Print(checkResult.Check);
+                if (!checkResult.Passed)
+                {
+                    Console.Error.WriteLine($"forge: check failed; {target} not written, the rejected model is kept at {checkResult.Saved.ModelPath}");
+                }
+            }
+
             if (reportPath is not null)
             {
-                OptimizeReportWriter.Write(result, reportPath);
+                OptimizeCheckReport.Write(result, checkResult?.Check, reportPath);
+                CliConventions.Wrote("report", reportPath);
             }
 
-            if (checkResult is null)
-            {
-                return Task.FromResult(ExitCode.Ok);
-            }
-
-            Print(checkResult.Check);
-            if (!checkResult.Passed)
-            {
-                Console.Error.WriteLine($"forge: check failed; {target} not written, the rejected model is kept at {checkResult.Saved.ModelPath}");
-            }
-
-            return Task.FromResult(checkResult.Passed ? ExitCode.Ok : ExitCode.OutOfTolerance);
+            return Task.FromResult(checkResult is { Passed: false } ? ExitCode.OutOfTolerance : ExitCode.Ok);
         });
         return command;
     }
@@ -159,7 +160,7 @@ internal static class OptimizeCommand
         return shapes;
     }
 
-    private static Fp16Options? Fp16Spec(ParseResult parse, bool wanted, Option<HalfType?> to, Option<bool> keepIo, Option<string?> opBlock, Option<string?> nodeBlock)
+    private static Fp16Options? Fp16Spec(ParseResult parse, bool wanted, Option<string> to, Option<bool> keepIo, Option<string?> opBlock, Option<string?> nodeBlock)
     {
         var ops = parse.GetValue(opBlock);
         var nodes = SplitList(parse.GetValue(nodeBlock));
@@ -172,7 +173,7 @@ internal static class OptimizeCommand
 
         return new Fp16Options
         {
-            Target = parse.GetValue(to) ?? HalfType.Fp16,
+            Target = CliConventions.EnumValue<HalfType>(parse, to) ?? HalfType.Fp16,
             KeepIoTypes = parse.GetValue(keepIo),
             OpBlockList = ops is null ? Fp16Options.DefaultOpBlockList : Fp16Options.ParseOpList(ops),
             NodeBlockList = new HashSet<string>(nodes ?? [], StringComparer.Ordinal),

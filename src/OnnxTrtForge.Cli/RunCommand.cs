@@ -18,7 +18,7 @@ internal static class RunCommand
 {
     public static Command Create()
     {
-        var file = new Argument<string>("pipeline") { Description = "The pipeline file (pipelines/NAME.yaml)." };
+        var file = CliConventions.MustBeFile(new Argument<string>("pipeline") { Description = "The pipeline file (pipelines/NAME.yaml)." });
         var only = new Option<string?>("--only") { Description = "Comma-separated stages to run: optimize, build, validate (default: all the file has)." };
         var dryRun = new Option<bool>("--dry-run") { Description = "Validate and print the resolved plan (absolute paths, configs merged, environment expanded); run nothing." };
         var output = new Option<string?>("--out") { Description = "Artifact folder (overrides reports.dir)." };
@@ -43,7 +43,7 @@ internal static class RunCommand
                 return ExitCode.Ok;
             }
 
-            var plain = Console.IsOutputRedirected || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CI"));
+            var plain = CliConventions.Plain;
             var result = plain
                 ? await PipelineRunner.RunAsync(pipeline, new PlainProgress(), ct: ct)
                 : await RunLiveAsync(pipeline, ct);
@@ -173,7 +173,7 @@ internal static class RunCommand
                 switch (e.Kind)
                 {
                     case PipelineEventKind.StageStarted:
-                        status.Status($"[bold]{stage}[/]: {Markup.Escape(e.Message)}");
+                        status.Status($"[bold]{stage}[/]: {Markup.Escape(CliConventions.Fit(e.Message, stage.Length + 6))}");
                         break;
                     case PipelineEventKind.StageFinished:
                         console.MarkupLine(e.Passed == true
@@ -185,7 +185,7 @@ internal static class RunCommand
                         break;
                     default:
                         var bar = e.Fraction is { } f ? $"[[{new string('#', (int)(f * 20)).PadRight(20, '.')}]] " : "";
-                        status.Status($"[bold]{stage}[/] {elapsed} s {bar}{Markup.Escape(e.Message)}");
+                        status.Status($"[bold]{stage}[/] {elapsed} s {bar}{Markup.Escape(CliConventions.Fit(e.Message, stage.Length + elapsed.Length + bar.Length + 8))}");
                         break;
                 }
             }

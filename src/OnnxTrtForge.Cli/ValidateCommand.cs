@@ -16,13 +16,13 @@ internal static class ValidateCommand
 {
     public static Command Create()
     {
-        var reference = new Option<string>("--reference") { Description = "The reference UNet (ONNX).", Required = true };
-        var candidate = new Option<string>("--candidate") { Description = "The candidate: an ONNX model, or a TensorRT engine (.trt/.engine/.plan) run through trtexec.", Required = true };
+        var reference = CliConventions.MustBeFile(new Option<string>("--reference") { Description = "The reference UNet (ONNX).", Required = true });
+        var candidate = CliConventions.MustBeFile(new Option<string>("--candidate") { Description = "The candidate: an ONNX model, or a TensorRT engine (.trt/.engine/.plan) run through trtexec.", Required = true });
         var tolerance = new Option<double>("--tolerance") { Description = "Largest relative L2 of a step's noise prediction.", DefaultValueFactory = _ => new ValidationTolerance().NoiseRelativeL2 };
         var latentTolerance = new Option<double>("--latent-tolerance") { Description = "Largest relative L2 drift of the latents at any step.", DefaultValueFactory = _ => new ValidationTolerance().LatentRelativeL2 };
-        var report = new Option<string?>("--report") { Description = "Write the per-step report (.json or .md)." };
-        var decoder = new Option<string?>("--decoder") { Description = "A VAE decoder (ONNX) to decode both final latents." };
-        var image = new Option<string?>("--image") { Description = "With --decoder: PNG of reference | candidate | amplified difference." };
+        var report = CliConventions.ReportOption("Write the per-step report");
+        var decoder = CliConventions.MustBeFile(new Option<string?>("--decoder") { Description = "A VAE decoder (ONNX) to decode both final latents." });
+        var image = CliConventions.MustBeFile(new Option<string?>("--image") { Description = "With --decoder: PNG of reference | candidate | amplified difference." });
         var trtexec = new Option<string?>("--trtexec") { Description = "trtexec for engine candidates (default: trtexec on PATH)." };
         var engineOnnx = new Option<string?>("--engine-onnx") { Description = "For an engine candidate: the ONNX it was built from, whose input types it takes (default: the reference)." };
         var loop = new LoopOptions();
@@ -50,10 +50,11 @@ internal static class ValidateCommand
                 throw new ForgeInputException("--decoder needs --image (where to write the comparison PNG)");
             }
 
-            var result = await LoopValidation.RunAsync(request, null, ct);
+            var result = await CommandProgress.RunAsync("validate", $"loading {request.ReferencePath} and {request.CandidatePath}", progress => LoopValidation.RunAsync(request, progress.Steps("reference vs candidate"), ct));
             if (parse.GetValue(report) is { } reportPath)
             {
                 ValidationReport.Write(reportPath, result);
+                CliConventions.Wrote("report", reportPath);
             }
 
             var c = CultureInfo.InvariantCulture;

@@ -1,3 +1,5 @@
+using OnnxTrtForge.Core;
+using OnnxTrtForge.Core.Ir;
 using OnnxTrtForge.Pipelines.Yaml;
 
 namespace OnnxTrtForge.Pipelines;
@@ -12,10 +14,10 @@ public sealed record PipelineError(SourceMark Where, string Message)
 /// A pipeline that must not run: every problem found, each with file, line and column. Nothing ran
 /// before it was thrown. The command prints one line per error and exits 2.
 /// </summary>
-public sealed class PipelineValidationException : Exception
+public sealed class PipelineValidationException : ForgeException
 {
     public PipelineValidationException(IReadOnlyList<PipelineError> errors)
-        : base(errors.Count == 1 ? errors[0].ToString() : $"{errors.Count} errors in pipeline:{Environment.NewLine}" + string.Join(Environment.NewLine, errors))
+        : base(Core.ExitCode.BadInput, errors.Count == 1 ? errors[0].ToString() : $"{errors.Count} errors in pipeline:{Environment.NewLine}" + string.Join(Environment.NewLine, errors))
     {
         Errors = errors;
     }
@@ -26,13 +28,13 @@ public sealed class PipelineValidationException : Exception
     }
 
     public PipelineValidationException(string message)
-        : base(message)
+        : base(Core.ExitCode.BadInput, message)
     {
         Errors = [];
     }
 
     public PipelineValidationException(string message, Exception inner)
-        : base(message, inner)
+        : base(Core.ExitCode.BadInput, message, inner)
     {
         Errors = [];
     }

@@ -29,7 +29,7 @@ public sealed record PipelineLoadOptions
     /// <summary>Output folder from <c>--out</c>; overrides <c>reports.dir</c>.</summary>
     public string? OutDirectory { get; init; }
 
-    /// <summary>Base of the default output folder (<c>forge-out/NAME</c>).</summary>
+    /// <summary>Base of the default output folder (<c>forge-out/NAME</c>, or <c>$FORGE_OUT/NAME</c>).</summary>
     public string WorkingDirectory { get; init; } = System.Environment.CurrentDirectory;
 
     /// <summary>Pass and rule names; null: <see cref="PassCatalog"/>.</summary>
@@ -102,7 +102,8 @@ public static partial class PipelineLoader
 
         var name = spec.Name ?? Path.GetFileNameWithoutExtension(file);
         var outDir = options.OutDirectory is { } o ? Path.GetFullPath(o, options.WorkingDirectory)
-            : spec.Reports.Dir?.FullPath ?? Path.Combine(Path.GetFullPath(options.WorkingDirectory), "forge-out", name);
+            : spec.Reports.Dir?.FullPath
+              ?? Path.Combine(Path.GetFullPath(options.Environment("FORGE_OUT") is { Length: > 0 } env ? env : "forge-out", options.WorkingDirectory), name);
         return new LoadedPipeline
         {
             File = file,

@@ -6,7 +6,8 @@ using OnnxTrtForge.Pipelines.Spec;
 using OnnxTrtForge.Pipelines.Yaml;
 using OnnxTrtForge.TensorRt;
 using ShapeProfile = OnnxTrtForge.Pipelines.Spec.ShapeProfile;
-using YamlDotNet.Serialization;
+using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
 
 namespace OnnxTrtForge.Pipelines;
 
@@ -43,7 +44,55 @@ public static class PipelinePlan
         }
 
         plan["spec"] = Tree(pipeline.Spec);
-        return new SerializerBuilder().DisableAliases().Build().Serialize(plan);
+        return Emit(plan);
+    }
+
+    /// <summary>Writes a tree of maps, lists and strings as block YAML through YamlDotNet's emitter (no reflection).</summary>
+    public static string Emit(object? tree)
+    {
+        using var text = new StringWriter(CultureInfo.InvariantCulture) { NewLine = "\n" };
+        var emitter = new Emitter(text);
+        emitter.Emit(new StreamStart());
+        emitter.Emit(new DocumentStart());
+        Node(emitter, tree);
+        emitter.Emit(new DocumentEnd(isImplicit: true));
+        emitter.Emit(new StreamEnd());
+        return text.ToString();
+    }
+
+    private static void Node(IEmitter emitter, object? value)
+    {
+        switch (value)
+        {
+            case null:
+                emitter.Emit(new Scalar(null, null, "", ScalarStyle.Plain, isPlainImplicit: true, isQuotedImplicit: false));
+                break;
+            case string s:
+                emitter.Emit(new Scalar(s));
+                break;
+            case IDictionary map:
+                emitter.Emit(new MappingStart(null, null, isImplicit: true, MappingStyle.Block));
+                foreach (DictionaryEntry entry in map)
+                {
+                    emitter.Emit(new Scalar(Convert.ToString(entry.Key, CultureInfo.InvariantCulture)!));
+                    Node(emitter, entry.Value);
+                }
+
+                emitter.Emit(new MappingEnd());
+                break;
+            case IEnumerable list:
+                emitter.Emit(new SequenceStart(null, null, isImplicit: true, SequenceStyle.Block));
+                foreach (var item in list)
+                {
+                    Node(emitter, item);
+                }
+
+                emitter.Emit(new SequenceEnd());
+                break;
+            default:
+                emitter.Emit(new Scalar(Convert.ToString(value, CultureInfo.InvariantCulture) ?? ""));
+                break;
+        }
     }
 
     /// <summary>
@@ -88,7 +137,7 @@ public static class PipelinePlan
         PassSpec p => p.Options.Count == 0 ? p.Name : new Dictionary<string, object?> { [p.Name] = p.Options.ToDictionary(o => o.Key, o => (object?)o.Value) },
         IDictionary map => map.Keys.Cast<object>().ToDictionary(k => k.ToString()!, k => Tree(map[k])),
         IEnumerable list => list.Cast<object?>().Select(Tree).ToList(),
-        _ => SpecBinder.KeyProperties(value.GetType())
+        _ => SpecTypes.RecordOf(value.GetType()).Properties
             .Select(p => (Key: SpecBinder.KeyOf(p), Value: Tree(p.GetValue(value))))
             .Where(kv => kv.Value is not null)
             .ToDictionary(kv => kv.Key, kv => kv.Value),

@@ -40,8 +40,14 @@ public sealed class EngineCache(string root)
     public string Root { get; } = Path.GetFullPath(root);
 
     /// <summary>The per-user default: $XDG_CACHE_HOME/forge or ~/.cache/forge.</summary>
+    /// <summary>The engine cache folder: <c>$FORGE_CACHE</c>, else <c>$XDG_CACHE_HOME/forge</c>, else <c>~/.cache/forge</c>.</summary>
     public static string DefaultRoot()
     {
+        if (Environment.GetEnvironmentVariable("FORGE_CACHE") is { Length: > 0 } forgeCache)
+        {
+            return Path.GetFullPath(forgeCache);
+        }
+
         var xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
         var baseDir = string.IsNullOrEmpty(xdg) ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache") : xdg;
         return Path.Combine(baseDir, "forge");
@@ -113,7 +119,7 @@ public sealed class EngineCache(string root)
         EngineCacheEntry? entry;
         try
         {
-            entry = JsonSerializer.Deserialize<EngineCacheEntry>(File.ReadAllText(entryPath), ReportJson.Options);
+            entry = JsonSerializer.Deserialize(File.ReadAllText(entryPath), TensorRtJson.Reports.EngineCacheEntry);
         }
         catch (Exception e) when (e is JsonException or IOException or NotSupportedException)
         {
@@ -171,7 +177,7 @@ public sealed class EngineCache(string root)
             length = copy.Length;
             sha = Convert.ToHexStringLower(SHA256.HashData(copy));
         });
-        AtomicFile.WriteAllText(EntryPath(key), JsonSerializer.Serialize(entry with { KeyMaterial = key.Material, EngineSha256 = sha, EngineBytes = length }, ReportJson.Options));
+        AtomicFile.WriteAllText(EntryPath(key), ReportJson.Serialize(entry with { KeyMaterial = key.Material, EngineSha256 = sha, EngineBytes = length }, TensorRtJson.Reports.EngineCacheEntry));
     }
 
     /// <summary>Places the cached engine at <paramref name="destination"/> (a hard link would alias the cache; a copy cannot).</summary>

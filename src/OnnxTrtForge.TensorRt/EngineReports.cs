@@ -257,7 +257,7 @@ public static class EngineReportFile
         var ext = Path.GetExtension(path).ToLowerInvariant();
         var text = ext switch
         {
-            ".json" => System.Text.Json.JsonSerializer.Serialize(report, report.GetType(), ReportJson.Options),
+            ".json" => ReportJson.Serialize(report, TensorRtJson.Reports),
             ".md" or ".markdown" => markdown(),
             _ => throw new OnnxTrtForge.Core.Ir.ForgeInputException($"--report {path}: use a .json or .md file"),
         };

@@ -87,10 +87,15 @@ public sealed record BenchFailure : BenchResult
     public required FailureReason Reason { get; init; }
 }
 
-/// <summary>Thrown by <see cref="EngineInference"/> when trtexec cannot run the engine.</summary>
+/// <summary>
+/// Thrown by <see cref="EngineInference"/> when trtexec cannot run the engine under validation: the candidate
+/// failed validation (exit 5; 130 when cancelled).
+/// </summary>
 public sealed class TrtexecFailedException(FailureReason reason, IReadOnlyList<string> logTail)
-    : Exception(reason.Message)
+    : OnnxTrtForge.Core.Ir.ForgeException(reason.Kind == FailureKind.Cancelled ? OnnxTrtForge.Core.ExitCode.Cancelled : OnnxTrtForge.Core.ExitCode.OutOfTolerance, reason.Message)
 {
+    public override string Label => $"trtexec could not run the engine ({Reason.Kind.ToString().ToLowerInvariant()})";
+
     public FailureReason Reason { get; } = reason;
 
     public IReadOnlyList<string> LogTail { get; } = logTail;

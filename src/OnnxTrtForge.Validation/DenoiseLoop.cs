@@ -270,7 +270,7 @@ public sealed class DenoiseRun
 /// <summary>Runs a whole denoising loop.</summary>
 public static class DenoiseLoop
 {
-    public static async Task<DenoiseResult> RunAsync(INoisePredictor predictor, DenoiseSpec spec, IProgress<int>? progress, CancellationToken ct)
+    public static async Task<DenoiseResult> RunAsync(INoisePredictor predictor, DenoiseSpec spec, IProgress<LoopProgress>? progress, CancellationToken ct)
     {
         var start = DenoiseStart.Resolve(predictor.Signature, spec);
         var run = new DenoiseRun(predictor, spec, start);
@@ -278,10 +278,16 @@ public static class DenoiseLoop
         while (run.StepIndex < run.StepCount)
         {
             await run.StepAsync(ct).ConfigureAwait(false);
-            progress?.Report(run.StepIndex);
+            progress?.Report(new LoopProgress(run.StepIndex, run.StepCount, Stopwatch.GetElapsedTime(began)));
         }
 
         var elapsed = Stopwatch.GetElapsedTime(began);
         return new DenoiseResult(run.LatentsTensor(), run.TrajectoryTensor(), run.Scheduler.Timesteps, elapsed, run.PredictorTime);
     }
+}
+
+/// <summary>A denoising loop's progress: <paramref name="Step"/> of <paramref name="Steps"/> done, after <paramref name="Elapsed"/>.</summary>
+public sealed record LoopProgress(int Step, int Steps, TimeSpan Elapsed)
+{
+    public double MillisecondsPerStep => Step == 0 ? 0 : Elapsed.TotalMilliseconds / Step;
 }

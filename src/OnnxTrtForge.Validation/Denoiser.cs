@@ -12,7 +12,7 @@ public sealed record DenoiseRequest(string ModelPath, DenoiseSpec Spec, RuntimeO
 /// <summary>Runs <see cref="DenoiseRequest"/>s; outputs are written atomically once the loop has finished.</summary>
 public static class Denoiser
 {
-    public static async Task<DenoiseResult> RunAsync(DenoiseRequest request, IProgress<int>? progress, CancellationToken ct)
+    public static async Task<DenoiseResult> RunAsync(DenoiseRequest request, IProgress<LoopProgress>? progress, CancellationToken ct)
     {
         using var unet = new OnnxNoisePredictor(request.ModelPath, request.Runtime);
         var spec = request.Spec with { RecordTrajectory = request.TrajectoryPath is not null };

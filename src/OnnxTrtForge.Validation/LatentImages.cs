@@ -1,7 +1,6 @@
 using Microsoft.ML.OnnxRuntime;
 using OnnxTrtForge.Core.Ir;
 using OnnxTrtForge.Core.Reports;
-using SkiaSharp;
 
 namespace OnnxTrtForge.Validation;
 
@@ -109,7 +108,7 @@ public static class LatentImages
     {
         var (w, h) = (reference.Width, reference.Height);
         var plane = w * h;
-        var stride = 3 * w * 4;
+        var stride = 3 * w * 3;
         var bytes = new byte[stride * h];
         for (var y = 0; y < h; y++)
         {
@@ -119,22 +118,14 @@ public static class LatentImages
                 {
                     var r = reference.Rgb[(c * plane) + (y * w) + x];
                     var k = candidate.Rgb[(c * plane) + (y * w) + x];
-                    bytes[(y * stride) + (x * 4) + c] = Byte(r);
-                    bytes[(y * stride) + ((w + x) * 4) + c] = Byte(k);
-                    bytes[(y * stride) + (((2 * w) + x) * 4) + c] = Byte(Math.Abs(r - k) * DifferenceGain);
-                }
-
-                for (var panel = 0; panel < 3; panel++)
-                {
-                    bytes[(y * stride) + (((panel * w) + x) * 4) + 3] = 255;
+                    bytes[(y * stride) + (x * 3) + c] = Byte(r);
+                    bytes[(y * stride) + ((w + x) * 3) + c] = Byte(k);
+                    bytes[(y * stride) + (((2 * w) + x) * 3) + c] = Byte(Math.Abs(r - k) * DifferenceGain);
                 }
             }
         }
 
-        var info = new SKImageInfo(3 * w, h, SKColorType.Rgba8888, SKAlphaType.Opaque);
-        using var image = SKImage.FromPixelCopy(info, bytes, stride);
-        using var data = image.Encode(SKEncodedImageFormat.Png, 100);
-        return data.ToArray();
+        return PngWriter.EncodeRgb(3 * w, h, bytes);
     }
 
     private static byte Byte(double unit) => (byte)Math.Round(Math.Clamp(unit, 0, 1) * 255);

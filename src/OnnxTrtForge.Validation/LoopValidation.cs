@@ -131,7 +131,7 @@ public sealed record ValidationResult
 /// <summary>Runs the reference and the candidate through the same loop from the same latents, every step compared.</summary>
 public static class LoopValidation
 {
-    public static async Task<ValidationResult> RunAsync(ValidationRequest request, IProgress<int>? progress, CancellationToken ct)
+    public static async Task<ValidationResult> RunAsync(ValidationRequest request, IProgress<LoopProgress>? progress, CancellationToken ct)
     {
         if (request.ImagePath is not null && request.DecoderPath is null)
         {
@@ -147,7 +147,7 @@ public static class LoopValidation
     }
 
     /// <summary>The comparison itself, over any two predictors (tests and other runtimes plug in here).</summary>
-    public static async Task<ValidationResult> CompareAsync(INoisePredictor reference, INoisePredictor candidate, ValidationRequest request, IProgress<int>? progress, CancellationToken ct)
+    public static async Task<ValidationResult> CompareAsync(INoisePredictor reference, INoisePredictor candidate, ValidationRequest request, IProgress<LoopProgress>? progress, CancellationToken ct)
     {
         var spec = request.Spec;
         var start = DenoiseStart.Resolve(reference.Signature, spec);
@@ -159,6 +159,7 @@ public static class LoopValidation
         int? firstOut = null;
         long refTicks = 0;
         long candTicks = 0;
+        var loopClock = Stopwatch.StartNew();
         for (var i = 0; i < refRun.StepCount; i++)
         {
             var t = refRun.Scheduler.Timesteps[i];
@@ -180,7 +181,7 @@ public static class LoopValidation
                 firstOut = i;
             }
 
-            progress?.Report(i + 1);
+            progress?.Report(new LoopProgress(i + 1, refRun.StepCount, loopClock.Elapsed));
             if (nonFinite is not null)
             {
                 break; // nothing after the first NaN/Inf means anything

@@ -102,7 +102,9 @@ public static class OrtSessions
         {
             // ONNX Runtime's own message names at most the first missing library; say which ones the loader cannot find.
             var missing = CudaLibraries.Where(lib => !TryLoad(lib)).ToList();
-            var why = missing.Count > 0
+            var why = !CudaProviderInstalled()
+                ? "libonnxruntime_providers_cuda.so is not installed beside forge (the OnnxTrtForge.Tool package leaves it out: use `dotnet publish` or `dotnet run` from the repository, README \"Install\")"
+                : missing.Count > 0
                 ? $"{string.Join(", ", missing)} not found (install CUDA 13 and cuDNN 9 and put their libraries on LD_LIBRARY_PATH)"
                 : FirstLine(e.Message);
             throw new ForgeInputException($"--device cuda: ONNX Runtime's CUDA provider did not load: {why}", e);
@@ -126,6 +128,11 @@ public static class OrtSessions
 
         return new ForgeInputException($"{modelPath}: ONNX Runtime cannot load the model: {FirstLine(e.Message)}", e);
     }
+
+    /// <summary>Whether ONNX Runtime's CUDA provider library sits where ONNX Runtime looks for it (beside forge or under runtimes/).</summary>
+    private static bool CudaProviderInstalled() =>
+        new[] { AppContext.BaseDirectory, Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native") }
+            .Any(dir => File.Exists(Path.Combine(dir, "libonnxruntime_providers_cuda.so")));
 
     private static bool TryLoad(string library)
     {

@@ -10,7 +10,7 @@ public static class ValidationReport
     public static void Write(string path, ValidationResult result)
     {
         var text = Path.GetExtension(path).Equals(".json", StringComparison.OrdinalIgnoreCase)
-            ? ReportJson.Serialize(new { passed = result.Passed, summary = result.Summary(), result })
+            ? ReportJson.Serialize(new ValidationReportDocument(result.Passed, result.Summary(), result), ValidationJson.Reports.ValidationReportDocument)
             : ToMarkdown(result);
         AtomicFile.WriteAllText(path, text);
     }

@@ -31,7 +31,7 @@ public sealed class ForgeRunTests
         var first = Tools.RunForge(["run", TinyCi, "--out", outDir], env);
 
         Assert.True(first.ExitCode == ExitCode.Ok, first.Stdout + first.Stderr);
-        Assert.Matches(@"(?m)^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \[validate\] 100% step 8/8$", first.Stdout);
+        Assert.Matches(@"(?m)^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \[validate\] 100% step 8/8, \d+ ms/step$", first.Stdout);
         using (var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "report.json"))))
         {
             var root = json.RootElement;

@@ -46,6 +46,9 @@ public sealed record OptimizeOptions
 
     /// <summary>Options of <c>to-fp16</c>; when set, the pipeline ends with <c>to-fp16</c> unless <see cref="Passes"/> places it.</summary>
     public Fp16Options? Fp16 { get; init; }
+
+    /// <summary>Told every pass's record as it finishes (null: silent). Only a command prints it.</summary>
+    public IProgress<PassRecord>? Progress { get; init; }
 }
 
 /// <summary>Size figures of a model: nodes (subgraphs included), initializers, weight bytes and op census.</summary>
@@ -114,7 +117,7 @@ public static class Optimizer
         }
 
         var before = ModelStats.Of(model);
-        var manager = new PassManager(options.MaxIterations, options.ValidateEveryPass ? ValidateAfter : null);
+        var manager = new PassManager(options.MaxIterations, options.ValidateEveryPass ? ValidateAfter : null, options.Progress);
         var records = new List<PassRecord>();
         var clock = Stopwatch.StartNew();
         try

@@ -48,7 +48,8 @@ public sealed record PipelineStage(IReadOnlyList<string> Passes, bool FixedPoint
 /// </summary>
 /// <param name="maxIterations">Most iterations of a fixed-point run.</param>
 /// <param name="afterEachPass">Called after every pass (for example a structural check that names the pass that broke the graph).</param>
-public sealed class PassManager(int maxIterations = 10, Action<Model, IGraphPass>? afterEachPass = null)
+/// <param name="progress">Told every pass's record as soon as it ran (a command shows them live).</param>
+public sealed class PassManager(int maxIterations = 10, Action<Model, IGraphPass>? afterEachPass = null, IProgress<PassRecord>? progress = null)
 {
     public int MaxIterations { get; } = maxIterations >= 1 ? maxIterations : throw new ArgumentOutOfRangeException(nameof(maxIterations), "at least one iteration");
 
@@ -93,6 +94,7 @@ public sealed class PassManager(int maxIterations = 10, Action<Model, IGraphPass
     {
         var record = RunOne(model, pass, stage, iteration);
         afterEachPass?.Invoke(model, pass);
+        progress?.Report(record);
         return record;
     }
 

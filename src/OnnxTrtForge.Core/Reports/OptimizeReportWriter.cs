@@ -10,7 +10,7 @@ public static class OptimizeReportWriter
     public static void Write(OptimizeReport report, string path)
     {
         CheckPath(path);
-        var text = string.Equals(Path.GetExtension(path), ".json", StringComparison.OrdinalIgnoreCase) ? ReportJson.Serialize(report) : ToMarkdown(report);
+        var text = string.Equals(Path.GetExtension(path), ".json", StringComparison.OrdinalIgnoreCase) ? ReportJson.Serialize(report, CoreJson.Reports.OptimizeReport) : ToMarkdown(report);
         AtomicFile.WriteAllText(path, text);
     }
 

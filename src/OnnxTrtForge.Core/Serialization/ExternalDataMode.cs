@@ -25,6 +25,9 @@ public sealed record SaveOptions
 
     /// <summary>Above this many weight bytes, Auto writes external data (protobuf's 2 GiB limit, with room for the graph).</summary>
     public long AutoLimit { get; init; } = int.MaxValue - (64L << 20);
+
+    /// <summary>Told the weight bytes written so far after each large initializer (a command shows it; null: silent).</summary>
+    public IProgress<long>? Progress { get; init; }
 }
 
 /// <summary>What a save wrote.</summary>

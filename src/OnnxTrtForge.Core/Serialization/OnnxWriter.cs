@@ -44,7 +44,7 @@ public static class OnnxWriter
             }
             else
             {
-                WriteEmbedded(proto, initializers, tempModel);
+                WriteEmbedded(proto, initializers, tempModel, options.Progress);
             }
 
             // An embedded save leaves any OUT.data alone: this invocation did not write it, and another model may use it.
@@ -93,6 +93,7 @@ public static class OnnxWriter
 
             var offset = data.Position;
             tensor.Data.CopyTo(data);
+            options.Progress?.Report(data.Position);
             var tp = IrToProto.ToTensorProto(tensor, withData: false);
             tp.DataLocation = TensorProto.Types.DataLocation.External;
             tp.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = dataName });
@@ -110,7 +111,7 @@ public static class OnnxWriter
     /// graph's small part is serialized normally, then each initializer's header, then its payload
     /// streamed as a raw_data field. Lengths are known up front, so nothing is buffered.
     /// </summary>
-    private static void WriteEmbedded(ModelProto proto, List<Tensor> initializers, string path)
+    private static void WriteEmbedded(ModelProto proto, List<Tensor> initializers, string path, IProgress<long>? progress)
     {
         var graph = proto.Graph;
         proto.Graph = null;
@@ -142,6 +143,7 @@ public static class OnnxWriter
                 StrippedModel.WriteTag(stream, 9, 2);
                 StrippedModel.WriteVarint(stream, (ulong)payload);
                 tensor.Data.CopyTo(stream);
+                progress?.Report(stream.Position);
             }
         }
 

@@ -98,24 +98,22 @@ internal static class BuildStage
         ExtraFlags = spec.Flags,
     };
 
-    private static object Summary(EngineBuildResult r) => new
-    {
+    private static BuildDetails Summary(EngineBuildResult r) => new(
         r.OnnxPath,
         r.EnginePath,
-        TensorRt = r.Tool.Version.ToString(),
-        Trtexec = r.Tool.Path,
+        TensorRt: r.Tool.Version.ToString(),
+        Trtexec: r.Tool.Path,
         r.StandIn,
-        Gpu = r.Gpu.ToString(),
-        CacheKey = r.CacheKey?.Hash,
+        Gpu: r.Gpu.ToString(),
+        CacheKey: r.CacheKey?.Hash,
         r.Arguments,
         r.LogPath,
-        ElapsedSeconds = r.Elapsed.TotalSeconds,
-        CacheHit = (r as EngineBuildSuccess)?.CacheHit,
-        BuildSeconds = (r as EngineBuildSuccess)?.BuildSeconds,
-        EngineBytes = (r as EngineBuildSuccess)?.EngineBytes,
-        Failure = (r as EngineBuildFailure)?.Reason.ToString(),
-        LogTail = r is EngineBuildFailure ? r.LogTail : [],
-    };
+        ElapsedSeconds: r.Elapsed.TotalSeconds,
+        CacheHit: (r as EngineBuildSuccess)?.CacheHit,
+        BuildSeconds: (r as EngineBuildSuccess)?.BuildSeconds,
+        EngineBytes: (r as EngineBuildSuccess)?.EngineBytes,
+        Failure: (r as EngineBuildFailure)?.Reason.ToString(),
+        LogTail: r is EngineBuildFailure ? r.LogTail : []);
 
     private sealed class Progress(RunContext ctx) : IProgress<TrtexecProgress>
     {

@@ -105,7 +105,7 @@ internal static class OptimizeStage
         var cleanup = Optimizer.Optimize(model, new OptimizeOptions { Passes = Fp16Cleanup }, cancellationToken: ct);
         ct.ThrowIfCancellationRequested();
         var fp16Path = ctx.ArtifactPath(fp16.Output);
-        ctx.Details["fp16"] = new { converted.Modified, converted.Counters, converted.Notes, cleanup.After };
+        ctx.Details["fp16"] = new Fp16Details(converted.Modified, converted.Counters, converted.Notes, cleanup.After);
         foreach (var note in converted.Notes)
         {
             ctx.Note(stage, "to-fp16: " + note);

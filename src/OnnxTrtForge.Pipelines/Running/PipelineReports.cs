@@ -36,7 +36,7 @@ public static class PipelineReports
         var formats = spec.Reports.Formats;
         if (formats.Contains(ReportFormat.Json))
         {
-            AtomicFile.WriteAllText(Path.Combine(pipeline.OutDirectory, Json), ReportJson.Serialize(result));
+            AtomicFile.WriteAllText(Path.Combine(pipeline.OutDirectory, Json), ReportJson.Serialize(result, PipelinesJson.Reports.PipelineRunResult));
         }
 
         var markdown = ToMarkdown(result);

@@ -63,18 +63,10 @@ public static class PipelineRunner
                 cancelled = true;
                 Fail(ctx, stage, before, ExitCode.Cancelled, "cancelled", stageClock);
             }
-            catch (ForgeInputException e)
+            catch (ForgeException e)
             {
-                Fail(ctx, stage, before, ExitCode.BadInput, e.Message, stageClock);
-            }
-            catch (PassFailedException e)
-            {
-                Fail(ctx, stage, before, ExitCode.PassFailed, "pass failed: " + e.Message, stageClock);
-            }
-            catch (TrtexecFailedException e)
-            {
-                Fail(ctx, stage, before, EngineExitCodes.Of(e.Reason),
-                    $"trtexec could not run the engine ({e.Reason.Kind}): {e.Reason.Message}", stageClock);
+                // one mapping for every expected failure: the exception carries its exit code (2, 3, 5, 130)
+                Fail(ctx, stage, before, e.ExitCode, e is ForgeInputException ? e.Message : $"{e.Label}: {e.Message}", stageClock);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {

@@ -79,11 +79,11 @@ internal static class ValidateStage
             var signature = UnetSignature.FromModelFile(reference);
             using var referencePredictor = new OnnxNoisePredictor(reference, signature, request.Runtime);
             using var enginePredictor = await TrtexecNoisePredictor.CreateAsync(candidate, UnetSignature.FromModelFile(ctx.EngineSource ?? ctx.CurrentModel), ctx.Trtexec, ct);
-            result = await LoopValidation.CompareAsync(referencePredictor, enginePredictor, request, new Steps(ctx, spec.Steps), ct);
+            result = await LoopValidation.CompareAsync(referencePredictor, enginePredictor, request, new Steps(ctx), ct);
         }
         else
         {
-            result = await LoopValidation.RunAsync(request, new Steps(ctx, spec.Steps), ct);
+            result = await LoopValidation.RunAsync(request, new Steps(ctx), ct);
         }
 
         ctx.Details["validation"] = result;
@@ -136,8 +136,9 @@ internal static class ValidateStage
     }
 
     /// <summary>Steps done, reported in order on the caller's thread.</summary>
-    private sealed class Steps(RunContext ctx, int total) : IProgress<int>
+    private sealed class Steps(RunContext ctx) : IProgress<LoopProgress>
     {
-        public void Report(int value) => ctx.Progress(RunStage.Validate, $"step {value}/{total}", total == 0 ? null : Math.Min(1, (double)value / total));
+        public void Report(LoopProgress value) => ctx.Progress(RunStage.Validate,
+            $"step {value.Step}/{value.Steps}, {RunContext.Num(value.MillisecondsPerStep, "0")} ms/step", value.Steps == 0 ? null : Math.Min(1, (double)value.Step / value.Steps));
     }
 }

@@ -1,4 +1,3 @@
-using System.Collections;
 using System.Globalization;
 using System.Reflection;
 using System.Runtime.CompilerServices;
@@ -49,17 +48,13 @@ public sealed class SpecBinder
     }
 
     /// <summary>The YAML spellings of an enum's members, in declaration order.</summary>
-    public static IReadOnlyList<(string Name, object Value)> EnumNames(Type type) =>
-        [.. type.GetFields(BindingFlags.Public | BindingFlags.Static).Select(f => (KeyOf(f), f.GetValue(null)!))];
+    public static IReadOnlyList<(string Name, object Value)> EnumNames(Type type) => SpecTypes.EnumOf(type).Names;
 
     public static string EnumName(object value) =>
         EnumNames(value.GetType()).First(e => Equals(e.Value, value)).Name;
 
     /// <summary>The properties bound from YAML keys, in declaration order.</summary>
-    public static IEnumerable<PropertyInfo> KeyProperties(Type type) =>
-        type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
-            .Where(p => p.CanWrite && p.GetCustomAttribute<YamlIgnoreAttribute>() is null)
-            .OrderBy(p => p.MetadataToken);
+    public static IEnumerable<PropertyInfo> KeyProperties(Type type) => SpecTypes.RecordOf(type).Properties;
 
     private object? Bind(Type type, SourceNode node, string path)
     {
@@ -188,8 +183,9 @@ public sealed class SpecBinder
             return Fail(node, path, $"expected a mapping, got {node.KindName}");
         }
 
-        var result = Activator.CreateInstance(type)!;
-        var properties = KeyProperties(type).ToDictionary(KeyOf, StringComparer.Ordinal);
+        var record = SpecTypes.RecordOf(type);
+        var result = record.Create();
+        var properties = record.Properties.ToDictionary(KeyOf, StringComparer.Ordinal);
         foreach (var (key, value) in map.Entries)
         {
             var childPath = Join(path, key.Value);
@@ -221,7 +217,7 @@ public sealed class SpecBinder
             }
         }
 
-        type.GetProperty("Mark")?.SetValue(result, map.Mark);
+        record.Mark?.SetValue(result, map.Mark);
         return result;
     }
 
@@ -232,17 +228,17 @@ public sealed class SpecBinder
             return Fail(node, path, $"expected a list, got {node.KindName}");
         }
 
-        var list = (IList)Activator.CreateInstance(typeof(List<>).MakeGenericType(element))!;
+        var items = new List<object>(seq.Items.Count);
         for (var i = 0; i < seq.Items.Count; i++)
         {
             var item = Bind(element, seq.Items[i], $"{path}[{i}]");
             if (item is not null)
             {
-                list.Add(item);
+                items.Add(item);
             }
         }
 
-        return list;
+        return SpecTypes.NewList(element, items);
     }
 
     private object? Map(Type element, SourceNode node, string path)
@@ -252,17 +248,17 @@ public sealed class SpecBinder
             return Fail(node, path, $"expected a mapping, got {node.KindName}");
         }
 
-        var dict = (IDictionary)Activator.CreateInstance(typeof(Dictionary<,>).MakeGenericType(typeof(string), element), StringComparer.Ordinal)!;
+        var entries = new List<KeyValuePair<string, object>>(map.Entries.Count);
         foreach (var (key, value) in map.Entries)
         {
             var item = Bind(element, value, Join(path, key.Value));
             if (item is not null)
             {
-                dict[key.Value] = item;
+                entries.Add(new(key.Value, item));
             }
         }
 
-        return dict;
+        return SpecTypes.NewMap(element, entries);
     }
 
     private TensorShape? Shape(SourceNode node, string path)
