@@ -162,7 +162,7 @@ public static class OrtBench
     {
         CheckReportPath(path);
         var text = Path.GetExtension(path).Equals(".json", StringComparison.OrdinalIgnoreCase)
-            ? ReportJson.Serialize(new { kind = "onnxruntime-bench", medianRatio = result.MedianRatio, minRatio = result.MinRatio, result })
+            ? ReportJson.Serialize(new OrtBenchReportDocument("onnxruntime-bench", result.MedianRatio, result.MinRatio, result), ValidationJson.Reports.OrtBenchReportDocument)
             : ToMarkdown(result);
         AtomicFile.WriteAllText(path, text);
     }
