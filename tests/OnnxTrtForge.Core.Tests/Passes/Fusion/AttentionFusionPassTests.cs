@@ -110,6 +110,25 @@ public sealed class AttentionFusionPassTests
     }
 
     [Fact]
+    public void Packed_weights_put_each_heads_q_k_v_columns_side_by_side_and_read_alike_as_span_stream_or_at_an_offset()
+    {
+        // 2 rows, 2 heads of 3: q = 0.., k = 100.., v = 200..
+        var weights = Enumerable.Range(0, 3).Select(t => Tensor.FromFloats([2, 6], Enumerable.Range(0, 12).Select(i => (float)((100 * t) + i)).ToArray())).ToList();
+
+        var packed = AttentionFusionPass.InterleaveHeads(weights, heads: 2, headSize: 3);
+
+        Assert.Equal([2L, 18], packed.Dims);
+        Assert.Equal([0.0, 1, 2, 100, 101, 102, 200, 201, 202, 3, 4, 5, 103, 104, 105, 203, 204, 205], packed.ToDoubleArray().Take(18));
+        Assert.Equal(211.0, packed.ToDoubleArray()[^1]);
+        using var stream = new MemoryStream();
+        packed.Data.CopyTo(stream);
+        Assert.Equal(packed.Data.Span.ToArray(), stream.ToArray());
+        var middle = new byte[40];
+        packed.Data.Read(52, middle);
+        Assert.Equal(packed.Data.Span.Slice(52, 40).ToArray(), middle);
+    }
+
+    [Fact]
     public void Leaves_attention_whose_softmax_is_not_over_the_key_axis_unchanged_and_says_why()
     {
         var m = Attention(heads: 2, headSize: 4, seq: 3, softmaxAxis: 2);

@@ -310,30 +310,8 @@ public sealed class AttentionFusionPass(bool packWeights) : IGraphPass
     }
 
     /// <summary>Columns of k weights [D, N·H] interleaved per head: [D, N, k, H] flattened, the layout MultiHeadAttention reads packed.</summary>
-    internal static Tensor InterleaveHeads(IReadOnlyList<Tensor> weights, long heads, long headSize)
-    {
-        var rows = weights[0].Dims[0];
-        var element = weights[0].Type.ElementSize();
-        var k = weights.Count;
-        var chunk = checked((int)(headSize * element));
-        var rowBytes = checked((int)(heads * headSize * element));
-        var bytes = new byte[checked(rows * rowBytes * k)];
-        for (var t = 0; t < k; t++)
-        {
-            var source = weights[t].Data.Span;
-            for (long r = 0; r < rows; r++)
-            {
-                for (long n = 0; n < heads; n++)
-                {
-                    var from = checked((int)((r * rowBytes) + (n * chunk)));
-                    var to = checked((int)((r * rowBytes * k) + (((n * k) + t) * chunk)));
-                    source.Slice(from, chunk).CopyTo(bytes.AsSpan(to, chunk));
-                }
-            }
-        }
-
-        return new Tensor(weights[0].Type, [rows, heads * k * headSize], TensorData.FromBytes(bytes));
-    }
+    internal static Tensor InterleaveHeads(IReadOnlyList<Tensor> weights, long heads, long headSize) =>
+        new(weights[0].Type, [weights[0].Dims[0], heads * weights.Count * headSize], new InterleavedHeads(weights, heads, headSize));
 
     private static Value Reshape(Graph graph, Value input, long[] dims, Node anchor)
     {
