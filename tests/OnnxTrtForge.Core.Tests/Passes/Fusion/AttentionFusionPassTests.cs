@@ -40,6 +40,32 @@ public sealed class AttentionFusionPassTests
         return m;
     }
 
+    /// <summary>Cross attention in the MatMul form: Q, V transposed (0,2,1,3), K (0,2,3,1), MatMul, Div by √H, Softmax, MatMul, Transpose back, Reshape.</summary>
+    private static TinyModel MatMulAttention(long heads, long headSize, long seq, long contextWidth, long contextSeq)
+    {
+        var m = new TinyModel(13);
+        var width = heads * headSize;
+        var x = m.Input("x", DataType.Float, 2, seq, width);
+        var c = m.Input("context", DataType.Float, 2, contextSeq, contextWidth);
+        Value Heads(string name, Value input, long rows, long t, int s)
+        {
+            var mm = Typed(m.Op("MatMul", [input, m.Const(Weights([rows, width], s), name)]), 2, t, width);
+            return Typed(m.Op("Reshape", [mm, m.Int64s(name + "_heads", 2, t, heads, headSize)]), 2, t, heads, headSize);
+        }
+
+        var q = Typed(m.Op("Transpose", [Heads("wq", x, width, seq, 1)], Attribute.IntList("perm", [0, 2, 1, 3])), 2, heads, seq, headSize);
+        var k = Typed(m.Op("Transpose", [Heads("wk", c, contextWidth, contextSeq, 2)], Attribute.IntList("perm", [0, 2, 3, 1])), 2, heads, headSize, contextSeq);
+        var v = Typed(m.Op("Transpose", [Heads("wv", c, contextWidth, contextSeq, 3)], Attribute.IntList("perm", [0, 2, 1, 3])), 2, heads, contextSeq, headSize);
+        var scores = Typed(m.Op("MatMul", [q, k]), 2, heads, seq, contextSeq);
+        var scaled = Typed(m.Op("Div", [scores, m.Floats("root", [], (float)Math.Sqrt(headSize))]), 2, heads, seq, contextSeq);
+        var probs = Typed(m.Op("Softmax", [scaled], Attribute.Int("axis", -1)), 2, heads, seq, contextSeq);
+        var weighted = Typed(m.Op("MatMul", [probs, v]), 2, heads, seq, headSize);
+        var back = Typed(m.Op("Transpose", [weighted], Attribute.IntList("perm", [0, 2, 1, 3])), 2, seq, heads, headSize);
+        var merged = m.Op("Reshape", [back, m.Int64s("merged", 2, seq, width)]);
+        m.Output(merged.Outputs[0], DataType.Float, 2, seq, width);
+        return m;
+    }
+
     internal static Value Typed(Node node, params long[] dims)
     {
         node.Outputs[0].Type = TypeInfo.OfTensor(DataType.Float, dims);
@@ -107,6 +133,43 @@ public sealed class AttentionFusionPassTests
         Assert.Equal(0.3f, mha.GetFloat("scale", 0), 6);
         TinyModel.AssertSame(before, after, 1e-5);
         TinyModel.AssertSame(after, ContribReference.Run(m.Model, inputs), 1e-5);
+    }
+
+    [Fact]
+    public void Fuses_the_matmul_form_of_cross_attention_with_eight_heads_of_five()
+    {
+        var m = MatMulAttention(heads: 8, headSize: 5, seq: 4, contextWidth: 12, contextSeq: 6);
+        var inputs = m.RandomInputs();
+        var before = m.RunOrt(inputs);
+
+        var result = new AttentionFusionPass().Run(m.Model);
+
+        Assert.Equal(1, result.Counters["multi-head-attentions"]);
+        Assert.DoesNotContain("Transpose", m.Ops);
+        Assert.DoesNotContain("Softmax", m.Ops);
+        var mha = Assert.Single(m.Graph.Nodes, n => n.OpType == "MultiHeadAttention");
+        Assert.Equal(2, mha.Inputs.Count);
+        Assert.False(mha.Attributes.ContainsKey("scale"));
+        TinyModel.AssertSame(before, ContribReference.Run(m.Model, inputs), 1e-5);
+    }
+
+    [Fact]
+    public void Packed_weights_put_each_heads_q_k_v_columns_side_by_side_and_read_alike_as_span_stream_or_at_an_offset()
+    {
+        // 2 rows, 2 heads of 3: q = 0.., k = 100.., v = 200..
+        var weights = Enumerable.Range(0, 3).Select(t => Tensor.FromFloats([2, 6], Enumerable.Range(0, 12).Select(i => (float)((100 * t) + i)).ToArray())).ToList();
+
+        var packed = AttentionFusionPass.InterleaveHeads(weights, heads: 2, headSize: 3);
+
+        Assert.Equal([2L, 18], packed.Dims);
+        Assert.Equal([0.0, 1, 2, 100, 101, 102, 200, 201, 202, 3, 4, 5, 103, 104, 105, 203, 204, 205], packed.ToDoubleArray().Take(18));
+        Assert.Equal(211.0, packed.ToDoubleArray()[^1]);
+        using var stream = new MemoryStream();
+        packed.Data.CopyTo(stream);
+        Assert.Equal(packed.Data.Span.ToArray(), stream.ToArray());
+        var middle = new byte[40];
+        packed.Data.Read(52, middle);
+        Assert.Equal(packed.Data.Span.Slice(52, 40).ToArray(), middle);
     }
 
     [Fact]

@@ -11,6 +11,8 @@ namespace OnnxTrtForge.Core.Passes.Fusion.OrtCuda;
 /// Qh [B,S,N,H], Kh [B,L,N,H] → Einsum(bihd,bjhd→bhij) → (Mul|Div by a scalar, Cast)* → Softmax(last axis)
 ///   → (Cast)* → Einsum(bhij,bjhd→bihd) with Vh [B,L,N,Hv] → [Reshape [B,S,N·Hv]]
 /// </code>
+/// and the MatMul form of other exporters: <c>MatMul(Transpose(Qh, 0,2,1,3), Transpose(Kh, 0,2,3,1))</c> …
+/// <c>MatMul(·, Transpose(Vh, 0,2,1,3))</c> → <c>Transpose(0,2,1,3)</c>.
 /// The product of the scalars is the attribute <c>scale</c> (left out when it is ORT's default 1/√H).
 /// When Q, K and V are MatMuls of one input by constant weights, their weights are concatenated per head
 /// into one MatMul read as packed QKV [B,S,N,3,H]; when K and V are (cross attention), as packed KV
@@ -61,7 +63,7 @@ public sealed class AttentionFusionPass(bool packWeights) : IGraphPass
     }
 
     private sealed record Attention(
-        Node Scores, Node Weighted, List<Node> Chain, Value Q, Value K, Value V, long B, long S, long L, long N, long H, long Hv, DataType Type, double Scale);
+        Node Scores, Node Weighted, List<Node> Chain, Value Q, Value K, Value V, Value Output, long B, long S, long L, long N, long H, long Hv, DataType Type, double Scale);
 
     private static Attention? Match(Graph graph, Node softmax, long opset, out string reason)
     {
@@ -87,7 +89,7 @@ public sealed class AttentionFusionPass(bool packWeights) : IGraphPass
         Node? scores = null;
         while (current.Producer is { } producer && GraphEdits.SoleUser(graph, current) is not null)
         {
-            if (producer.Is("Einsum"))
+            if (producer.Is("Einsum") || producer.Is("MatMul"))
             {
                 scores = producer;
                 break;
@@ -106,7 +108,7 @@ public sealed class AttentionFusionPass(bool packWeights) : IGraphPass
 
         if (scores is null)
         {
-            reason = "scores do not come from an Einsum through scalar scaling";
+            reason = "scores do not come from an Einsum or MatMul through scalar scaling";
             return null;
         }
 
@@ -118,21 +120,39 @@ public sealed class AttentionFusionPass(bool packWeights) : IGraphPass
             probs = user.Outputs[0];
         }
 
-        if (GraphEdits.SoleUser(graph, probs) is not { } weighted || !weighted.Is("Einsum") || !ReferenceEquals(weighted.Input(0), probs))
+        if (GraphEdits.SoleUser(graph, probs) is not { } weighted || weighted.OpType != scores.OpType || !weighted.IsOnnxDomain || !ReferenceEquals(weighted.Input(0), probs))
         {
-            reason = "probabilities are not read by one Einsum only";
+            reason = $"probabilities are not read by one {scores.OpType} only";
             return null;
         }
 
-        if (!IsScoresEquation(scores.GetString("equation", "")) || !IsWeightedEquation(weighted.GetString("equation", "")))
+        Value? q, k, v, output;
+        if (scores.OpType == "Einsum")
         {
-            reason = "Einsums are not the head-split attention equations (bihd,bjhd->bhij and bhij,bjhd->bihd)";
-            return null;
-        }
+            if (!IsScoresEquation(scores.GetString("equation", "")) || !IsWeightedEquation(weighted.GetString("equation", "")))
+            {
+                reason = "Einsums are not the head-split attention equations (bihd,bjhd->bhij and bhij,bjhd->bihd)";
+                return null;
+            }
 
-        var q = scores.Input(0);
-        var k = scores.Input(1);
-        var v = weighted.Input(1);
+            (q, k, v, output) = (scores.Input(0), scores.Input(1), weighted.Input(1), weighted.Outputs[0]);
+        }
+        else
+        {
+            // MatMul form: Q and V read [B,S,N,H] as [B,N,S,H], K as [B,N,H,L]; the output goes back to [B,S,N,Hv]
+            q = Transposed(graph, scores.Input(0), [0, 2, 1, 3]);
+            k = Transposed(graph, scores.Input(1), [0, 2, 3, 1]);
+            v = Transposed(graph, weighted.Input(1), [0, 2, 1, 3]);
+            var back = GraphEdits.SoleUser(graph, weighted.Outputs[0]);
+            output = back is not null && back.Is("Transpose") && back.GetInts("perm") is { } perm && perm.SequenceEqual([0L, 2, 1, 3]) ? back.Outputs[0] : null;
+            if (q is null || k is null || v is null || output is null)
+            {
+                reason = "MatMuls do not read Q, V as Transpose(0,2,1,3) and K as Transpose(0,2,3,1) of [B,·,N,H], with the output transposed back";
+                return null;
+            }
+
+            chain.Add(back!);
+        }
         if (GraphEdits.StaticDims(q) is not { Length: 4 } qd || GraphEdits.StaticDims(k) is not { Length: 4 } kd || GraphEdits.StaticDims(v) is not { Length: 4 } vd)
         {
             reason = "Q, K or V has no static 4-D shape";
@@ -159,8 +179,12 @@ public sealed class AttentionFusionPass(bool packWeights) : IGraphPass
             return null;
         }
 
-        return new Attention(scores, weighted, chain, q, k, v, qd[0], qd[1], kd[1], qd[2], qd[3], vd[3], type, scale);
+        return new Attention(scores, weighted, chain, q, k, v, output, qd[0], qd[1], kd[1], qd[2], qd[3], vd[3], type, scale);
     }
+
+    /// <summary>The input of a Transpose with this perm that produced <paramref name="value"/>, else null.</summary>
+    private static Value? Transposed(Graph graph, Value? value, long[] perm) =>
+        value?.Producer is { } t && t.Is("Transpose") && t.GetInts("perm") is { } p && p.SequenceEqual(perm) && GraphEdits.SoleUser(graph, value) is not null ? t.Input(0) : null;
 
     /// <summary>For Mul/Div by a scalar constant or a Cast, the factor it applies (1 for a Cast) and its data input; else null.</summary>
     private static double? ScalarFactor(Node node, Value output, out Value? data)
@@ -255,7 +279,7 @@ public sealed class AttentionFusionPass(bool packWeights) : IGraphPass
         merged.Type = TypeInfo.OfTensor(a.Type, [a.B, a.S, a.N * a.Hv]);
 
         // the merged [B,S,N·Hv] output replaces the Reshape that usually follows; else it is split back
-        var output = a.Weighted.Outputs[0];
+        var output = a.Output;
         if (GraphEdits.SoleUser(graph, output) is { } after && after.Is("Reshape") && GraphEdits.StaticDims(after.Outputs[0]) is { } ad
             && ad.SequenceEqual([a.B, a.S, a.N * a.Hv]))
         {
@@ -310,30 +334,8 @@ public sealed class AttentionFusionPass(bool packWeights) : IGraphPass
     }
 
     /// <summary>Columns of k weights [D, N·H] interleaved per head: [D, N, k, H] flattened, the layout MultiHeadAttention reads packed.</summary>
-    internal static Tensor InterleaveHeads(IReadOnlyList<Tensor> weights, long heads, long headSize)
-    {
-        var rows = weights[0].Dims[0];
-        var element = weights[0].Type.ElementSize();
-        var k = weights.Count;
-        var chunk = checked((int)(headSize * element));
-        var rowBytes = checked((int)(heads * headSize * element));
-        var bytes = new byte[checked(rows * rowBytes * k)];
-        for (var t = 0; t < k; t++)
-        {
-            var source = weights[t].Data.Span;
-            for (long r = 0; r < rows; r++)
-            {
-                for (long n = 0; n < heads; n++)
-                {
-                    var from = checked((int)((r * rowBytes) + (n * chunk)));
-                    var to = checked((int)((r * rowBytes * k) + (((n * k) + t) * chunk)));
-                    source.Slice(from, chunk).CopyTo(bytes.AsSpan(to, chunk));
-                }
-            }
-        }
-
-        return new Tensor(weights[0].Type, [rows, heads * k * headSize], TensorData.FromBytes(bytes));
-    }
+    internal static Tensor InterleaveHeads(IReadOnlyList<Tensor> weights, long heads, long headSize) =>
+        new(weights[0].Type, [weights[0].Dims[0], heads * weights.Count * headSize], new InterleavedHeads(weights, heads, headSize));
 
     private static Value Reshape(Graph graph, Value input, long[] dims, Node anchor)
     {
