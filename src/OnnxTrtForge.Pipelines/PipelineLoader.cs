@@ -450,7 +450,7 @@ public static partial class PipelineLoader
             if (path is not null && options.CheckFiles && !System.IO.File.Exists(path.FullPath))
             {
                 Error(path.Mark, Directory.Exists(path.FullPath)
-                    ? $"{key}: {path.FullPath} is a folder, expected a file"
+                    ? $"{key}: {path.FullPath} is a directory, expected a file"
                     : $"{key}: file not found: {path.FullPath} (written '{path.Written}', relative to {Path.GetDirectoryName(path.Mark.File)})");
             }
         }

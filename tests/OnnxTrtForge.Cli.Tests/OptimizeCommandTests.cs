@@ -144,7 +144,7 @@ public sealed class OptimizeCommandTests
             Assert.DoesNotContain("original", run.Stdout, StringComparison.Ordinal);
         }
 
-        Assert.Contains("is a folder", folder.Stderr, StringComparison.Ordinal);
+        Assert.Contains("is a directory", folder.Stderr, StringComparison.Ordinal);
         Assert.Contains("file.txt/m.onnx", underFile.Stderr, StringComparison.Ordinal);
         Assert.Equal(["file.txt"], Directory.GetFileSystemEntries(dir.Path).Select(Path.GetFileName));
     }

@@ -86,7 +86,7 @@ public sealed class OutputPlan
         var canonical = Path.Combine(folder, name);
         if (Directory.Exists(canonical))
         {
-            throw new ForgeInputException($"{path}: is a folder, not a file ({what})");
+            throw new ForgeInputException($"{path}: is a directory, expected a file ({what})");
         }
 
         if (FilePaths.KindOf(canonical) == FileKind.Special)

@@ -25,7 +25,7 @@ public static class SpecTypes
     private static readonly Dictionary<Type, SpecEnum> Enums = new SpecEnum[]
     {
         Enum<FloatTarget>(), Enum<Precision>(), Enum<SchedulerKind>(), Enum<LoopSemantics>(), Enum<TimestepSpacingKind>(),
-        Enum<CandidateKind>(), Enum<ComputeDevice>(), Enum<ReportFormat>(),
+        Enum<CandidateKind>(), Enum<ComputeDevice>(), Enum<ReportFormat>(), Enum<TargetRuntime>(),
     }.ToDictionary(e => e.Type);
 
     private static readonly Dictionary<Type, Func<IEnumerable<object>, object>> Lists = new()

@@ -95,7 +95,7 @@ public sealed class OutputPlanTests
         File.WriteAllText(dir.File("file.txt"), "x");
         var plan = new OutputPlan();
 
-        Assert.Contains("is a folder", Refused(() => plan.Model(dir.File("folder"))), StringComparison.Ordinal);
+        Assert.Contains("is a directory", Refused(() => plan.Model(dir.File("folder"))), StringComparison.Ordinal);
         Assert.Contains("names a folder", Refused(() => plan.Model(dir.File("new") + "/")), StringComparison.Ordinal);
         var under = Refused(() => plan.File(dir.File("file.txt/deeper/r.json"), "the report"));
         Assert.Contains("file.txt/deeper/r.json", under, StringComparison.Ordinal);
