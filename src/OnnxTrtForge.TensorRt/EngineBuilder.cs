@@ -200,35 +200,8 @@ public sealed class EngineBuilder(TrtexecTool tool, IGpuProbe gpuProbe)
         }
     }
 
-    private static void CheckProfiles(Model model, EngineBuildRequest request)
-    {
-        var inputs = model.Graph.Inputs.Where(v => !v.IsInitializer).ToDictionary(v => v.Name, StringComparer.Ordinal);
-        foreach (var p in request.Options.Profiles)
-        {
-            if (!inputs.TryGetValue(p.Name, out var input))
-            {
-                throw new ForgeInputException($"--shape {p.Name}: {request.OnnxPath} has no input named '{p.Name}' (inputs: {string.Join(", ", inputs.Keys)})");
-            }
-
-            if (p.Min.Count != p.Opt.Count || p.Opt.Count != p.Max.Count)
-            {
-                throw new ForgeInputException($"--shape {p}: min, opt and max must have the same rank");
-            }
-
-            if (input.Type?.Shape is { } shape && shape.Count != p.Min.Count)
-            {
-                throw new ForgeInputException($"--shape {p}: input '{p.Name}' of {request.OnnxPath} has rank {shape.Count}, the profile rank {p.Min.Count}");
-            }
-
-            for (var i = 0; i < p.Min.Count; i++)
-            {
-                if (p.Min[i] > p.Opt[i] || p.Opt[i] > p.Max[i])
-                {
-                    throw new ForgeInputException($"--shape {p}: dimension {i} must satisfy min <= opt <= max");
-                }
-            }
-        }
-    }
+    private static void CheckProfiles(Model model, EngineBuildRequest request) =>
+        ProfileCheck.Against(model, request.Options.Profiles, request.OnnxPath);
 
     private void CheckPrecision(Model model, EngineBuildRequest request)
     {

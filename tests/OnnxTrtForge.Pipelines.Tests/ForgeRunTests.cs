@@ -84,6 +84,37 @@ public sealed class ForgeRunTests
     }
 
     [Fact]
+    public void Dynamic_shape_CI_pipeline_keeps_the_dims_symbolic_builds_one_engine_for_the_profile_range_and_validates_it()
+    {
+        using var dir = Fixtures.Temp();
+        var outDir = dir.File("out");
+        var env = new Dictionary<string, string> { ["TRTEXEC"] = Tools.Trtexec(dir.Path), ["FORGE_CACHE"] = dir.File("cache") };
+
+        var run = Tools.RunForge(["run", Path.Combine(Fixtures.RepoRoot, "pipelines", "sd-tiny-dyn-ci.yaml"), "--out", outDir], env);
+
+        Assert.True(run.ExitCode == ExitCode.Ok, run.Stdout + run.Stderr);
+        using (var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "report.json"))))
+        {
+            var gates = json.RootElement.GetProperty("gates").EnumerateArray().ToList();
+            Assert.Equal(["optimize-check", "build", "validation"], gates.Select(g => g.GetProperty("name").GetString()));
+            Assert.All(gates, g => Assert.Equal("passed", g.GetProperty("status").GetString()));
+            Assert.Equal("true", gates[1].GetProperty("figures").GetProperty("standIn").GetString());
+            Assert.InRange(double.Parse(gates[2].GetProperty("figures").GetProperty("finalLatentsRelL2").GetString()!, System.Globalization.CultureInfo.InvariantCulture), 1e-6, 2e-2);
+        }
+
+        using (var optimized = OnnxReader.Load(Path.Combine(outDir, "model.optimized.onnx")))
+        {
+            Assert.Equal("[batch,4,height,width]", $"[{string.Join(",", optimized.Graph.Inputs[0].Type!.Shape!)}]");
+            Assert.Equal("[batch,sequence,32]", $"[{string.Join(",", optimized.Graph.Inputs[2].Type!.Shape!)}]");
+            Assert.DoesNotContain("ATen", optimized.Graph.OpCensus().Keys);
+        }
+
+        var log = File.ReadAllText(Path.Combine(outDir, "model.engine.log"));
+        Assert.Contains("for optimization profile 0 to: MIN=1x4x16x16 OPT=2x4x16x16 MAX=4x4x64x64", log, StringComparison.Ordinal);
+        Assert.Contains("for optimization profile 0 to: MIN=1x77x32 OPT=2x77x32 MAX=4x77x32", log, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_failed_engine_build_exits_4_and_the_validation_gate_is_reported_as_skipped()
     {
         using var dir = Fixtures.Temp();

@@ -195,6 +195,53 @@ public sealed class PipelineLoaderTests
     }
 
     [Fact]
+    public void The_shipped_dynamic_shape_pipelines_give_one_profile_range_with_the_same_batch_for_latents_and_embeddings()
+    {
+        using var dir = Fixtures.Temp();
+        var env = new Dictionary<string, string> { ["TRTEXEC"] = Write(dir, "trtexec", "") };
+
+        var tiny = PipelineLoader.Load(Path.Combine(Fixtures.RepoRoot, "pipelines", "sd-tiny-dyn-ci.yaml"), Options(env));
+        var fullFile = Path.Combine(Fixtures.RepoRoot, "pipelines", "sd14-unet-dyn.yaml");
+        var error = Assert.Throws<PipelineValidationException>(() => PipelineLoader.Load(fullFile, Options(env)));
+        var full = PipelineLoader.Load(fullFile, Options(env, checkFiles: false));
+
+        Assert.Equal(Fixtures.Model("tiny_unet_dyn12_fp16_aten"), tiny.Spec.Model.FullPath);
+        Assert.All(error.Errors, e => Assert.Contains("/models/sd14/", e.Message, StringComparison.Ordinal));
+        Assert.Equal(Path.Combine(Fixtures.RepoRoot, "models", "sd14", "unet_dyn.onnx"), full.Spec.Model.FullPath);
+        foreach (var (build, latent, opt) in new[] { (tiny.Spec.Build!, "1x4x16x16..4x4x64x64", "2x4x16x16"), (full.Spec.Build!, "1x4x32x32..4x4x128x128", "2x4x64x64") })
+        {
+            var sample = build.Profiles["input_0"];
+            var embeddings = build.Profiles["input_2"];
+            Assert.Equal(latent, $"{sample.Min}..{sample.Max}");
+            Assert.Equal(opt, sample.Opt.ToString());
+            Assert.Equal([sample.Min.Dims[0], sample.Opt.Dims[0], sample.Max.Dims[0]], [embeddings.Min.Dims[0], embeddings.Opt.Dims[0], embeddings.Max.Dims[0]]);
+            Assert.Equal("1", build.Profiles["input_1"].Max.ToString());
+            Assert.Equal(Precision.Fp16, build.Precision);
+        }
+    }
+
+    [Fact]
+    public void A_profile_that_changes_a_fixed_dim_of_the_dynamic_export_is_reported_at_its_line()
+    {
+        using var dir = Fixtures.Temp();
+        var trtexec = Write(dir, "trtexec", "");
+        var file = Write(dir, "p.yaml", $$"""
+            model: {{Fixtures.Model("tiny_unet_dyn12_fp16_aten")}}
+            build:
+              trtexec: {{trtexec}}
+              profiles:
+                input_0: {min: 1x4x16x16, opt: 2x4x32x32, max: 4x4x64x64}
+                input_2: {min: 1x77x16, opt: 2x77x16, max: 4x77x16}
+            """);
+
+        var error = Assert.Throws<PipelineValidationException>(() => PipelineLoader.Load(file, Options()));
+
+        var e = Assert.Single(error.Errors);
+        Assert.Equal(6, e.Where.Line);
+        Assert.Contains("dimension 2 of input 'input_2' is fixed at 32", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_shipped_ort_cuda_pipeline_targets_ort_cuda_and_validates_the_fp16_model_on_cuda()
     {
         var file = Path.Combine(Fixtures.RepoRoot, "pipelines", "sd14-unet-ort-cuda.yaml");

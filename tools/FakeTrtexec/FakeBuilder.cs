@@ -80,9 +80,10 @@ internal sealed class FakeBuilder(FakeVersion version, FakeOptions options, Fake
             }
 
             log.Info("Finished parsing network model. Parse time: 0.0123");
-            foreach (var input in model.Graph.Inputs.Where(v => !v.IsInitializer))
+            var profiles = FakeProfiles.Resolve(model.Graph, options, log);
+            foreach (var p in profiles)
             {
-                log.Info("Set shape of input tensor " + input.Name + " for optimization profile 0 to: MIN=" + Shape(input.Name, "minShapes") + " OPT=" + Shape(input.Name, "optShapes") + " MAX=" + Shape(input.Name, "maxShapes"));
+                log.Info($"Set shape of input tensor {p.Name} for optimization profile 0 to: MIN={FakeProfile.X(p.Min)} OPT={FakeProfile.X(p.Opt)} MAX={FakeProfile.X(p.Max)}");
             }
 
             var timingCache = options.Get("timingCacheFile");
@@ -149,6 +150,11 @@ internal sealed class FakeBuilder(FakeVersion version, FakeOptions options, Fake
                 text.Append(key).Append(": ").Append(options.Get(key) ?? "").Append('\n');
             }
 
+            foreach (var p in profiles)
+            {
+                text.Append(p.HeaderLine()).Append('\n');
+            }
+
             // the engine carries the model itself (weights inlined), as a real plan does: it runs after the ONNX is gone
             var embedded = EmbeddedModel(model);
             text.Append("onnx-bytes: ").Append(embedded.Length.ToString(CultureInfo.InvariantCulture)).Append('\n');
@@ -203,9 +209,6 @@ internal sealed class FakeBuilder(FakeVersion version, FakeOptions options, Fake
 
     private string Precision() =>
         version.Major >= 11 ? "strongly typed (from the ONNX)" : options.Has("fp16") ? "FP32+FP16" : options.Has("bf16") ? "FP32+BF16" : "FP32";
-
-    private string Shape(string name, string key) =>
-        FakeOptions.NameValueList(options.Get(key)).TryGetValue(name, out var v) ? v : "model";
 
     private void ParserError(Node node, int index, string op, string error)
     {

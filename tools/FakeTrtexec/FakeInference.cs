@@ -14,19 +14,24 @@ internal sealed class FakeInference(FakeVersion version, FakeOptions options, Fa
     public int Run(string enginePath)
     {
         log.Info("Loading supplied engine: " + enginePath);
-        var onnx = ReadEngine(enginePath);
+        var (onnx, profiles) = ReadEngine(enginePath);
         log.Info("Engine deserialized in 0.0012 sec.");
         using var sessionOptions = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_BASIC, IntraOpNumThreads = 1 };
         using var session = new InferenceSession(onnx, sessionOptions);
         var shapes = FakeOptions.NameValueList(options.Get("shapes"));
         var files = FakeOptions.NameValueList(options.Get("loadInputs"));
         var inputNames = session.InputMetadata.Keys.ToList();
+        foreach (var name in shapes.Keys.Where(n => !inputNames.Contains(n)))
+        {
+            throw new FakeFailure($"Cannot find input tensor with name \"{name}\" in the engine bindings! Please make sure the input tensor names are correct.");
+        }
+
         var inputs = new List<OrtValue>();
         try
         {
             foreach (var name in inputNames)
             {
-                inputs.Add(CreateInput(name, session.InputMetadata[name], shapes, files));
+                inputs.Add(CreateInput(name, session.InputMetadata[name], profiles.GetValueOrDefault(name), shapes, files));
             }
 
             var outputNames = session.OutputMetadata.Keys.ToList();
@@ -87,8 +92,8 @@ internal sealed class FakeInference(FakeVersion version, FakeOptions options, Fa
         }
     }
 
-    /// <summary>The ONNX bytes a stand-in engine carries, after its header is checked (magic, TensorRT version).</summary>
-    private byte[] ReadEngine(string path)
+    /// <summary>The ONNX bytes a stand-in engine carries and its profiles, after its header is checked (magic, TensorRT version).</summary>
+    private (byte[] Onnx, Dictionary<string, FakeProfile> Profiles) ReadEngine(string path)
     {
         if (!File.Exists(path))
         {
@@ -117,13 +122,18 @@ internal sealed class FakeInference(FakeVersion version, FakeOptions options, Fa
             throw new FakeFailure("[TRT] 1: [runtime.cpp::parsePlan::314] Error Code 1: Serialization (the stand-in engine " + path + " is truncated or corrupt)");
         }
 
-        return payload;
+        var profiles = header.Select(FakeProfile.FromHeaderLine).OfType<FakeProfile>().ToDictionary(p => p.Name, StringComparer.Ordinal);
+        return (payload, profiles);
     }
 
-    private OrtValue CreateInput(string name, NodeMetadata meta, Dictionary<string, string> shapes, Dictionary<string, string> files)
+    private OrtValue CreateInput(string name, NodeMetadata meta, FakeProfile? profile, Dictionary<string, string> shapes, Dictionary<string, string> files)
     {
         long[] dims;
-        if (shapes.TryGetValue(name, out var s))
+        if (profile is not null)
+        {
+            dims = FakeProfiles.InferenceShape(profile, shapes.GetValueOrDefault(name));
+        }
+        else if (shapes.TryGetValue(name, out var s))
         {
             dims = FakeOptions.Dims(s);
         }
