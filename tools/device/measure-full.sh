@@ -21,20 +21,24 @@ case "$step" in
 prepare)
   [ -f "$W/raw16/sd14_unet_fp16.weights" ] || t $PY tools/device/rebuild_full.py "$FULL/sd14_unet_fp16.onnx" "$FULL/sd14_unet_fp16.stats.json" "$W/raw16" &
   [ -f "$W/raw32/sd14_unet_fp32.weights" ] || t $PY tools/device/rebuild_full.py "$FULL/sd14_unet_fp32.onnx" "$FULL/sd14_unet_fp32.stats.json" "$W/raw32" &
+  [ -f "$W/aten16/sd14_unet_fp16_aten.weights" ] || t $PY tools/device/rebuild_full.py "$FULL/sd14_unet_fp16_aten.onnx" "$FULL/sd14_unet_fp16_aten.stats.json" "$W/aten16" &
   wait
   mkdir -p "$W/forge"
   t forge optimize "$W/raw16/sd14_unet_fp16.onnx" -o "$W/forge/portable16.onnx" --report "$OUTDIR/portable16.json"
   t forge optimize "$W/raw16/sd14_unet_fp16.onnx" --target ort-cuda -o "$W/forge/ortcuda16.onnx" --report "$OUTDIR/ortcuda16.json"
+  t forge optimize "$W/aten16/sd14_unet_fp16_aten.onnx" --target ort-cuda -o "$W/forge/ortcuda-aten16.onnx" --report "$OUTDIR/ortcuda-aten16.json"
   t forge optimize "$W/raw32/sd14_unet_fp32.onnx" --fp16 --target ort-cuda -o "$W/forge/ortcuda32.onnx" --report "$OUTDIR/ortcuda32.json"
   mkdir -p "$W/peer"
   [ -f "$W/peer/ort32.onnx" ] || t $PY tools/device/ort_peer.py "$W/raw32/sd14_unet_fp32.onnx" "$W/peer/ort32.onnx"
   ;;
 bench)
   common=(--device cuda --warmup "${WARMUP:-60}" --iterations "${ITER:-300}")
-  forge bench "$W/forge/ortcuda16.onnx" --baseline "$W/raw16/sd14_unet_fp16.onnx" "${common[@]}" --report "$OUTDIR/bench-raw.md"
-  forge bench "$W/forge/ortcuda16.onnx" --baseline "$W/forge/portable16.onnx" "${common[@]}" --report "$OUTDIR/bench-portable.md"
+  # the candidate against each peer, one pair per run, without and with a CUDA graph
+  forge bench "$W/forge/ortcuda-aten16.onnx" --baseline "$W/raw16/sd14_unet_fp16.onnx" "${common[@]}" --report "$OUTDIR/bench-raw.md"
+  forge bench "$W/forge/ortcuda-aten16.onnx" --baseline "$W/forge/portable16.onnx" "${common[@]}" --report "$OUTDIR/bench-portable.md"
   forge bench "$W/forge/ortcuda32.onnx" --baseline "$W/peer/ort32.onnx" "${common[@]}" --report "$OUTDIR/bench-peer.md"
-  forge bench "$W/forge/ortcuda32.onnx" --baseline "$W/peer/ort32.onnx" "${common[@]}" --cuda-graph --report "$OUTDIR/bench-peer-graph.md" || echo "cuda graph run failed" >&2
+  forge bench "$W/forge/ortcuda32.onnx" --baseline "$W/forge/ortcuda-aten16.onnx" "${common[@]}" --cuda-graph --report "$OUTDIR/bench-graph-forge.md"
+  forge bench "$W/forge/ortcuda32.onnx" --baseline "$W/peer/ort32.onnx" "${common[@]}" --cuda-graph --report "$OUTDIR/bench-graph-peer.md"
   ;;
 validate)
   forge validate --reference "$W/raw32/sd14_unet_fp32.onnx" --candidate "$W/forge/ortcuda32.onnx" --device cuda \
