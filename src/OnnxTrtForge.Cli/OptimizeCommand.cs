@@ -104,9 +104,13 @@ internal static class OptimizeCommand
                     return optimized;
                 }
 
-                // -o is written only once the check passed; a mixed-precision result is held to the fp16
-                // acceptance figure (rel L2 1e-2 vs the float32 original)
-                var checkOptions = (options.Fp16 is null ? new OptimizeCheckOptions() : new OptimizeCheckOptions { Fp32Tolerance = 1e-2, Fp16Tolerance = 1e-2 }) with
+                // -o is written only once the check passed. A mixed-precision result is held to the fp16
+                // acceptance figure (rel L2 1e-2 vs the float32 original); so are the fp16 outputs of an ort-cuda
+                // model, whose fused kernels (flash attention, one-pass GroupNorm) round in another order than the
+                // original's (tiny fp16 UNet on an H200: 2.4e-3 against the original run on the same GPU)
+                var checkOptions = (options.Fp16 is not null ? new OptimizeCheckOptions { Fp32Tolerance = 1e-2, Fp16Tolerance = 1e-2 }
+                    : options.Target == OptimizeTarget.OrtCuda ? new OptimizeCheckOptions { Fp16Tolerance = 1e-2 }
+                    : new OptimizeCheckOptions()) with
                 {
                     Device = checkDevice,
                     DeviceId = parse.GetValue(deviceId),
