@@ -2,7 +2,7 @@
 # Full-size SD v1.4 UNet on the GPU machine: rebuild the weights, make forge's and the peer's models,
 # then time them with `forge bench` in one run and check numerics with `forge validate --device cuda`.
 # Run from the repository root on the device machine, with forge staged on PATH
-# (docs/device.md: stage-ort-gpu.sh, then `source $HOME/forge-stage/env.sh`).
+# (docs/gpu-machine.md: stage-ort-gpu.sh, then `source $HOME/forge-stage/env.sh`).
 #   tools/device/measure-full.sh prepare   # rebuild weights, forge optimize (portable, ort-cuda), ORT peer
 #   tools/device/measure-full.sh bench     # forge bench: ort-cuda against raw, portable and the peer
 #   tools/device/measure-full.sh validate  # 50-step LMS loop, ort-cuda output against the fp32 export

@@ -4,7 +4,7 @@
 Usage: ort_peer.py SRC.onnx DST.onnx
 Runs `optimize_model(model_type="unet", use_gpu=True)` (its GroupNorm, SkipGroupNorm, BiasSplitGelu,
 BiasAdd, NhwcConv and SkipLayerNormalization fusions) and its fp16 conversion, exactly as a user of
-that tool would (the recipe of docs/device.md): Constant nodes are lifted to initializers first so
+that tool would (the recipe of docs/gpu-machine.md): Constant nodes are lifted to initializers first so
 Resize's scales stay float32.
 """
 import sys
