@@ -91,7 +91,7 @@ public sealed class ToFp16Pass(Fp16Options? options = null) : IGraphPass
         var hasHeavy = false;
         foreach (var node in model.Graph.AllNodes())
         {
-            if (OpTypeSignatures.Of(node) is not { HasTypeVariable: true } signature)
+            if (OpTypeSignatures.Of(node, model.OnnxOpset) is not { HasTypeVariable: true } signature)
             {
                 continue;
             }

@@ -670,6 +670,93 @@ public sealed class ToFp16PassTests
         AssertSameOutputs(before, OrtRunner.Run(model, inputs), 1e-2);
     }
 
+    /// <summary>
+    /// x[1,3,6,6] → Conv(W) → BatchNormalization whose scale and var are computed (Abs of initializers), so
+    /// they are values of their own the planner places, not constants that simply follow the BN → Relu.
+    /// </summary>
+    private static TinyModel ConvBatchNorm(long opset)
+    {
+        var m = new TinyModel(opset);
+        var x = m.Input("x", DataType.Float, 1, 3, 6, 6);
+        var w = m.Const(OrtRunner.RandomFloats([4, 3, 3, 3], 31), "W");
+        var conv = m.Op("Conv", [x, w], IrAttribute.IntList("pads", [1, 1, 1, 1])).Outputs[0];
+        var scale = m.Op("Abs", [m.Floats("s0", [4], 0.5f, -1.5f, 2f, 1f)]).Outputs[0];
+        var bias = m.Floats("b", [4], 0.1f, -0.2f, 0.3f, 0f);
+        var mean = m.Floats("mean", [4], 0.05f, -0.1f, 0.2f, 0f);
+        var variance = m.Op("Abs", [m.Floats("v0", [4], 1.5f, -0.5f, 2.5f, 1f)]).Outputs[0];
+        var bn = m.Op("BatchNormalization", [conv, scale, bias, mean, variance]).Outputs[0];
+        var y = m.Op("Relu", [bn]).Outputs[0];
+        m.Output(y, DataType.Float, 1, 4, 6, 6);
+        return m;
+    }
+
+    [Theory]
+    [InlineData(9, true)]
+    [InlineData(9, false)]
+    [InlineData(14, true)]
+    [InlineData(15, true)]
+    [InlineData(15, false)]
+    public void Batch_normalization_inputs_get_one_type_at_every_opset_and_onnx_runtime_loads_the_result(long opset, bool blocked)
+    {
+        var m = ConvBatchNorm(opset);
+        var ops = blocked ? Fp16Options.DefaultOpBlockList : Fp16Options.ParseOpList("-BatchNormalization");
+
+        var (result, before, after) = m.RunPass(new ToFp16Pass(new Fp16Options { OpBlockList = ops }));
+
+        Assert.True(result.Modified);
+        var types = TypeConsistencyChecker.Check(m.Model);
+        Assert.True(types.Ok, string.Join("; ", types.Problems));
+        var bn = m.Graph.Nodes.Single(n => n.Is("BatchNormalization"));
+        var expected = blocked ? DataType.Float : DataType.Float16;
+        Assert.All(bn.Inputs, i => Assert.Equal(expected, types.TypeOf(i!)));
+        Assert.Equal(DataType.Float16, types.TypeOf(m.Graph.Nodes.Single(n => n.Is("Conv")).Outputs[0]));
+        AssertSameOutputs(before, after, 1e-2);
+    }
+
+    [Fact]
+    public void The_type_checker_reads_batch_normalization_by_opset()
+    {
+        foreach (var (opset, consistent) in new[] { (9L, false), (14L, false), (15L, true) })
+        {
+            // X float, scale/B float16, mean/var float16: only opset 15's T1/T2 allow it
+            var m = new TinyModel(opset);
+            var x = m.Input("x", DataType.Float, 1, 2, 2, 2);
+            var half = Enumerable.Range(0, 4).Select(i => m.Const(new Tensor(DataType.Float16, [2], TensorData.FromBytes(new byte[4])), "p" + i)).ToArray();
+            var y = m.Op("BatchNormalization", [x, .. half]).Outputs[0];
+            m.Output(y, DataType.Float, 1, 2, 2, 2);
+
+            var types = TypeConsistencyChecker.Check(m.Model);
+
+            Assert.True(consistent == types.Ok, $"opset {opset}: {string.Join("; ", types.Problems)}");
+        }
+    }
+
+    [Theory]
+    [InlineData(11, DataType.Float)]
+    [InlineData(12, DataType.Int64)]
+    public void A_computed_pow_exponent_takes_the_base_type_before_opset_12_and_is_left_alone_after(long opset, DataType exponentType)
+    {
+        // x → MatMul → Pow(·, e) with e = Abs(c); Pow is block-listed (float32) while Abs is free to go fp16:
+        // Pow-7 ties e to the float32 base, Pow-12 lets it be any numeric type
+        var m = new TinyModel(opset);
+        var x = m.Input("x", DataType.Float, 2, 4);
+        var h = m.Op("MatMul", [x, m.Const(OrtRunner.RandomFloats([4, 4], 41), "W")]).Outputs[0];
+        var c = exponentType == DataType.Float ? m.Floats("c", [1], 2f) : m.Int64s("c", 2);
+        var e = m.Op("Abs", [c]).Outputs[0];
+        var p = m.Op("Pow", [h, e]).Outputs[0];
+        m.Output(p, DataType.Float, 2, 4);
+
+        var (_, before, after) = m.RunPass(new ToFp16Pass());
+
+        var types = TypeConsistencyChecker.Check(m.Model);
+        Assert.True(types.Ok, string.Join("; ", types.Problems));
+        var pow = m.Graph.Nodes.Single(n => n.Is("Pow"));
+        Assert.Equal(DataType.Float, types.TypeOf(pow.Inputs[0]!));
+        Assert.Equal(exponentType, types.TypeOf(pow.Inputs[1]!));
+        Assert.Equal(DataType.Float16, types.TypeOf(m.Graph.Nodes.Single(n => n.Is("MatMul")).Outputs[0]));
+        AssertSameOutputs(before, after, 1e-2);
+    }
+
     /// <summary>Casts that read another Cast's output.</summary>
     private static int CastPairs(Graph graph) =>
         graph.AllNodes().Count(n => n.Is("Cast") && n.Inputs[0]?.Producer is { } p && p.Is("Cast"));

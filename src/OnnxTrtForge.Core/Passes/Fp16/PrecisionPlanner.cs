@@ -26,15 +26,16 @@ internal sealed record NodePlan(Node Node, PrecisionRole Role, OpTypeSignature? 
     /// <summary>Whether input <paramref name="index"/> must have the node's compute type (float32 when fixed).</summary>
     public bool Requires(int index, DataType originalType) => Role switch
     {
-        PrecisionRole.Compute => Signature!.InputAt(index) == InputSlot.T,
-        PrecisionRole.Fixed32 => Signature is { HasTypeVariable: true } s ? s.InputAt(index) == InputSlot.T : originalType == DataType.Float,
+        // T1/T2 slots (BatchNormalization-15's scale/B, mean/var) take the node's precision too: one type for all is valid at every opset
+        PrecisionRole.Compute => Signature!.IsTyped(index),
+        PrecisionRole.Fixed32 => Signature is { HasTypeVariable: true } s ? s.IsTyped(index) : originalType == DataType.Float,
         _ => false,
     };
 
     /// <summary>Whether output <paramref name="index"/> takes the node's precision.</summary>
     public bool Follows(int index) => Role switch
     {
-        PrecisionRole.Compute => Signature!.OutputAt(index) is OutputSlot.T or OutputSlot.DTypeAttribute,
+        PrecisionRole.Compute => Signature!.IsTypedOutput(index) || Signature.OutputAt(index) == OutputSlot.DTypeAttribute,
         PrecisionRole.Producer => index == 0,
         _ => false,
     };
@@ -116,7 +117,7 @@ internal sealed class PrecisionPlanner(Fp16Options options, TypeCheckResult type
             return new NodePlan(node, PrecisionRole.None, null);
         }
 
-        var signature = OpTypeSignatures.Of(node);
+        var signature = OpTypeSignatures.Of(node, opset);
         if (signature is null || OpTypeSignatures.IsControlFlow(node))
         {
             return new NodePlan(node, floatIo ? PrecisionRole.Fixed32 : PrecisionRole.None, null);
@@ -236,7 +237,7 @@ internal sealed class PrecisionPlanner(Fp16Options options, TypeCheckResult type
     /// <summary>A float constant at this slot takes the node's precision (T slots, and the free slots such as Pow's exponent).</summary>
     public static bool FollowsNode(NodePlan plan, int index) =>
         plan.Role is PrecisionRole.Compute or PrecisionRole.Fixed32 && plan.Signature is { HasTypeVariable: true } s
-        && s.InputAt(index) is InputSlot.T or InputSlot.Any;
+        && (s.IsTyped(index) || s.InputAt(index) == InputSlot.Any);
 
     /// <summary>The float32 payload of a constant (initializer or Constant node), or null when it has none.</summary>
     public static Tensor? ConstantTensor(Value value)
