@@ -757,6 +757,107 @@ public sealed class ToFp16PassTests
         AssertSameOutputs(before, after, 1e-2);
     }
 
+    /// <summary>
+    /// A small CNN with large weights: x[1,3,8,8] → Conv(W1≈±60) → Relu → Conv(W2≈±100) → Relu →
+    /// Transpose → Transpose → Conv(W3≈±1e-4) → y. Every weight fits fp16, but the second Conv's activations reach ~1e5,
+    /// past 65504, so in fp16 they become infinities and the output NaN or infinite. (ONNX Runtime's CPU
+    /// provider runs fp16 Conv/Relu in float32 behind Casts it inserts, and a lone fp16 node between such
+    /// islands too; the two Transposes, which have fp16 kernels, hold the activations in fp16 as TensorRT's
+    /// fp16 kernels would.)
+    /// </summary>
+    internal static TinyModel OverflowingCnn()
+    {
+        var m = new TinyModel(13);
+        var x = m.Input("x", DataType.Float, 1, 3, 8, 8);
+        Value Conv(Value input, int seed, long inC, long outC, float scale) =>
+            m.Op("Conv", [input, m.Const(OrtRunner.RandomFloats([outC, inC, 3, 3], seed, scale), "W" + seed)], IrAttribute.IntList("pads", [1, 1, 1, 1])).Outputs[0];
+        var h1 = m.Op("Relu", [Conv(x, 51, 3, 4, 60f)]).Outputs[0];
+        var h2 = m.Op("Relu", [Conv(h1, 52, 4, 4, 100f)]).Outputs[0];
+        var t1 = m.Op("Transpose", [h2], IrAttribute.IntList("perm", [0, 1, 3, 2])).Outputs[0];
+        var t2 = m.Op("Transpose", [t1], IrAttribute.IntList("perm", [0, 1, 3, 2])).Outputs[0];
+        var y = Conv(t2, 53, 4, 2, 1e-4f);
+        m.Output(y, DataType.Float, 1, 2, 8, 8);
+        return m;
+    }
+
+    /// <summary>The largest magnitude of every node output, measured by running a copy of the model with all of them fetched.</summary>
+    internal static Dictionary<string, double> MeasuredRanges(Func<TinyModel> build, IReadOnlyList<Tensor> inputs)
+    {
+        var probe = build();
+        var values = probe.Graph.Nodes.SelectMany(n => n.Outputs).Where(v => !probe.Graph.Outputs.Contains(v)).ToList();
+        foreach (var v in values)
+        {
+            v.Type = TypeInfo.OfTensor(DataType.Float);
+            probe.Graph.Outputs.Add(v);
+        }
+
+        var outputs = OrtRunner.Run(probe.Model, inputs);
+        return probe.Graph.Outputs.Select((v, i) => (v.Name, Max: outputs[i].ToDoubleArray().Max(Math.Abs))).ToDictionary(p => p.Name, p => p.Max);
+    }
+
+    [Fact]
+    public void Measured_activations_beyond_fp16_range_keep_their_convs_in_float32_and_the_output_finite()
+    {
+        var plain = OverflowingCnn();
+        var inputs = plain.RandomInputs();
+        var before = plain.RunOrt(inputs);
+        var ranges = MeasuredRanges(OverflowingCnn, inputs);
+        Assert.Contains(ranges.Values, r => r > 65504);
+
+        // without the ranges the plan puts everything in fp16: the output overflows
+        new ToFp16Pass().Run(plain.Model);
+        var unguarded = plain.RunOrt(inputs)[0];
+        Assert.True(OrtRunner.HasNonFinite(unguarded), $"the unguarded conversion should overflow: ranges {string.Join(", ", ranges.Select(r => $"{r.Key}={r.Value:G4}"))}; output max {unguarded.ToDoubleArray().Max(Math.Abs):G4}; {string.Join(",", plain.Ops)}");
+
+        var guarded = OverflowingCnn();
+        var result = new ToFp16Pass(new Fp16Options { ActivationRanges = ranges }).Run(guarded.Model);
+
+        var types = TypeConsistencyChecker.Check(guarded.Model);
+        var convs = guarded.Graph.Nodes.Where(n => n.Is("Conv")).ToList();
+        Assert.Equal(DataType.Float16, types.TypeOf(convs[0].Outputs[0]));
+        Assert.Equal(DataType.Float, types.TypeOf(convs[1].Outputs[0]));
+        Assert.Equal(DataType.Float, types.TypeOf(convs[2].Inputs[0]!));
+        Assert.All(guarded.Graph.Nodes.Where(n => n.Is("Transpose")), n => Assert.Equal(DataType.Float, types.TypeOf(n.Outputs[0])));
+        Assert.True(result.Counters["nodes-kept-for-activation-range"] >= 2);
+        Assert.Contains(result.Notes, n => n.Contains("measured beyond", StringComparison.Ordinal));
+        AssertSameOutputs(before, guarded.RunOrt(inputs), 1e-2);
+    }
+
+    [Fact]
+    public void Measured_activations_inside_the_range_change_nothing()
+    {
+        var (model, _, _) = MatMulNormMatMul();
+        var (reference, _, _) = MatMulNormMatMul();
+        var ranges = model.Graph.Nodes.SelectMany(n => n.Outputs).ToDictionary(v => v.Name, _ => 1000.0);
+
+        var guarded = new ToFp16Pass(new Fp16Options { ActivationRanges = ranges }).Run(model);
+        var plain = new ToFp16Pass().Run(reference);
+
+        Assert.Equal(plain.Counters["nodes-half"], guarded.Counters["nodes-half"]);
+        Assert.Equal(0, guarded.Counters["nodes-kept-for-activation-range"]);
+        Assert.Equal(reference.Graph.Nodes.Select(n => n.OpType), model.Graph.Nodes.Select(n => n.OpType));
+    }
+
+    [Fact]
+    public void A_constant_beyond_fp16_range_keeps_its_consumer_in_float32()
+    {
+        // y = MatMul(x, W) + B with |B| = 1e5: the Add stays float32 and B keeps its value
+        var m = new TinyModel(13);
+        var x = m.Input("x", DataType.Float, 2, 4);
+        var h = m.Op("MatMul", [x, m.Const(OrtRunner.RandomFloats([4, 4], 61), "W")]).Outputs[0];
+        var y = m.Op("Add", [h, m.Floats("B", [4], 1e5f, -1e5f, 1f, 2f)]).Outputs[0];
+        m.Output(y, DataType.Float, 2, 4);
+
+        var (result, before, after) = m.RunPass(new ToFp16Pass());
+
+        var types = TypeConsistencyChecker.Check(m.Model);
+        Assert.Equal(DataType.Float16, types.TypeOf(h));
+        Assert.Equal(DataType.Float, types.TypeOf(m.Graph.Nodes.Single(n => n.Is("Add")).Outputs[0]));
+        Assert.Equal(1, result.Counters["constants-kept-out-of-range"]);
+        Assert.Equal(DataType.Float, m.Graph.Initializers.Single(v => v.Name == "B").Initializer!.Type);
+        AssertSameOutputs(before, after, 1e-2);
+    }
+
     /// <summary>Casts that read another Cast's output.</summary>
     private static int CastPairs(Graph graph) =>
         graph.AllNodes().Count(n => n.Is("Cast") && n.Inputs[0]?.Producer is { } p && p.Is("Cast"));

@@ -62,6 +62,12 @@ internal sealed class PrecisionPlanner(Fp16Options options, TypeCheckResult type
     /// <summary>Constants (initializers, Constant outputs) whose values overflow the target, with their overflow count.</summary>
     public Dictionary<Value, long> Overflowing { get; } = [];
 
+    /// <summary>Values whose measured activations exceed the target's range (<see cref="Fp16Options.ActivationRanges"/>), with their magnitude.</summary>
+    public Dictionary<Value, double> OutOfRangeActivations { get; } = [];
+
+    /// <summary>Nodes kept float32 because they read or produce such a value.</summary>
+    public List<Node> KeptForActivations { get; } = [];
+
     /// <summary>Overflow counts taken up front (in parallel); <see cref="Overflowing"/> keeps the order notes are reported in.</summary>
     private readonly Dictionary<Value, long> counted = [];
 
@@ -98,8 +104,62 @@ internal sealed class PrecisionPlanner(Fp16Options options, TypeCheckResult type
             Plans[node] = Plans[node] with { Role = PrecisionRole.Fixed32 };
         }
 
+        KeepOutOfRangeActivations(ordered);
+
         Solve(model);
         return ordered.Select(p => Plans[p.Node]).ToList();
+    }
+
+    /// <summary>
+    /// Nodes that produce (on an output that takes their precision) or read (on a typed slot) a value whose
+    /// measured magnitude passes <see cref="Fp16Options.ActivationLimit"/> stay float32, so the value never
+    /// exists in the target type: neither computed in it nor cast to it on the way to a reader.
+    /// </summary>
+    private void KeepOutOfRangeActivations(List<NodePlan> ordered)
+    {
+        if (options.ActivationRanges is not { Count: > 0 } ranges)
+        {
+            return;
+        }
+
+        var limit = options.ActivationLimit;
+        bool Hot(Value? value)
+        {
+            if (value is null || TypeOf(value) != DataType.Float || !ranges.TryGetValue(value.Name, out var magnitude) || magnitude <= limit)
+            {
+                return false;
+            }
+
+            OutOfRangeActivations[value] = magnitude;
+            return true;
+        }
+
+        foreach (var plan in ordered)
+        {
+            var current = Plans[plan.Node];
+            if (current.Role is not (PrecisionRole.Compute or PrecisionRole.Producer))
+            {
+                continue;
+            }
+
+            var node = current.Node;
+            var hot = false;
+            for (var i = 0; i < node.Outputs.Count; i++)
+            {
+                hot |= current.Follows(i) && Hot(node.Outputs[i]);
+            }
+
+            for (var i = 0; i < node.Inputs.Count; i++)
+            {
+                hot |= current.Requires(i, DataType.Float) && Hot(node.Inputs[i]);
+            }
+
+            if (hot)
+            {
+                Plans[node] = current with { Role = PrecisionRole.Fixed32 };
+                KeptForActivations.Add(node);
+            }
+        }
     }
 
     public static bool IsHeavy(Node node) => node.IsOnnxDomain && Heavy.Contains(node.OpType);
