@@ -858,6 +858,43 @@ public sealed class ToFp16PassTests
         AssertSameOutputs(before, after, 1e-2);
     }
 
+    [Theory]
+    [InlineData("Celu", 13)]
+    [InlineData("Range", 13)]
+    [InlineData("CumSum", 13)]
+    [InlineData("IsInf", 13)]
+    public void Ops_whose_schema_lacks_float16_at_the_opset_stay_float32_even_off_the_block_list(string op, long opset)
+    {
+        // x[1,4] → MatMul → op → y: with an empty block list only the schema keeps the op in float32
+        var m = new TinyModel(opset);
+        var x = m.Input("x", DataType.Float, 1, 4);
+        var a = m.Op("MatMul", [x, m.Const(OrtRunner.RandomFloats([4, 4], 71), "W")]).Outputs[0];
+        var node = op switch
+        {
+            "Range" => m.Op("Range", [m.Floats("start", [], -3f), m.Op("ReduceMax", [a], IrAttribute.Int("keepdims", 0)).Outputs[0], m.Floats("delta", [], 0.5f)]),
+            "CumSum" => m.Op("CumSum", [a, m.Const(Tensor.FromInt64s([], [0]), "axis")]),
+            _ => m.Op(op, [a]),
+        };
+        var y = node.Outputs[0];
+        if (op == "Range")
+        {
+            y.Type = TypeInfo.OfTensor(DataType.Float);
+            m.Graph.Outputs.Add(y);
+        }
+        else
+        {
+            m.Output(y, op == "IsInf" ? DataType.Bool : DataType.Float, 1, 4);
+        }
+
+        var (_, before, after) = m.RunPass(new ToFp16Pass(new Fp16Options { OpBlockList = new HashSet<string>() }));
+
+        var types = TypeConsistencyChecker.Check(m.Model);
+        Assert.True(types.Ok, string.Join("; ", types.Problems));
+        Assert.All(node.Inputs, i => Assert.NotEqual(DataType.Float16, types.TypeOf(i!)));
+        Assert.Equal(DataType.Float16, types.TypeOf(a));
+        TinyModel.AssertSame(before, after, op == "IsInf" ? 0 : 1e-2);
+    }
+
     /// <summary>Casts that read another Cast's output.</summary>
     private static int CastPairs(Graph graph) =>
         graph.AllNodes().Count(n => n.Is("Cast") && n.Inputs[0]?.Producer is { } p && p.Is("Cast"));

@@ -184,7 +184,8 @@ internal sealed class PrecisionPlanner(Fp16Options options, TypeCheckResult type
         }
 
         var blocked = (node.IsOnnxDomain && options.OpBlockList.Contains(node.OpType)) || options.NodeBlockList.Contains(node.Name)
-            || (options.Target == HalfType.Bf16 && Bf16Support.Lacks(node.OpType, opset));
+            || (node.IsOnnxDomain && options.Target == HalfType.Bf16 && Bf16Support.Lacks(node.OpType, opset))
+            || (node.IsOnnxDomain && options.Target == HalfType.Fp16 && Fp16Support.Lacks(node.OpType, opset));
         PrecisionRole role;
         if (signature.HasTypeVariable)
         {
