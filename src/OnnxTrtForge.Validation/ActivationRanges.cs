@@ -126,7 +126,8 @@ public static class ActivationRanges
                     continue;
                 }
 
-                output.Type ??= TypeInfo.OfTensor(DataType.Float);
+                // element type only: a stale declared shape must not make ONNX Runtime refuse the probe
+                output.Type = TypeInfo.OfTensor(DataType.Float);
                 graph.Outputs.Add(output);
                 added.Add(output.Name);
             }
