@@ -41,7 +41,9 @@ internal static class OptimizeCommand
         var nodeBlock = new Option<string?>("--node-block-list") { Description = "to-fp16: comma-separated node names kept in float32." };
         var device = new Option<string>("--device") { Description = "--check: run both models on cpu or cuda (ONNX Runtime's CUDA provider).", DefaultValueFactory = _ => "cpu" };
         var deviceId = new Option<int>("--device-id") { Description = "--check: the CUDA device.", DefaultValueFactory = _ => 0 };
-        var command = new Command("optimize", "Rewrite what runtimes reject, fold constants and clean up the graph.") { model, output, passes, rules, report, check, iterations, validateEach, external, inputShapes, maxFold, fp16, to, keepIo, opBlock, nodeBlock, targetRuntime, device, deviceId };
+        var ranges = new Option<string>("--activation-ranges") { Description = "to-fp16: run the float32 model once in ONNX Runtime and keep ops whose activations exceed the fp16 range in float32: auto (with --check or test_data_set_* beside the model), on, off.", DefaultValueFactory = _ => "auto" };
+        ranges.AcceptOnlyFromAmong("auto", "on", "off");
+        var command = new Command("optimize", "Rewrite what runtimes reject, fold constants and clean up the graph.") { model, output, passes, rules, report, check, iterations, validateEach, external, inputShapes, maxFold, fp16, to, keepIo, opBlock, nodeBlock, targetRuntime, device, deviceId, ranges };
         command.SetAction((parse, cancellationToken) =>
         {
             var input = parse.GetValue(model)!;
@@ -76,6 +78,11 @@ internal static class OptimizeCommand
                 MaxFoldBytes = MaxFoldBytes(parse.GetValue(maxFold)),
                 Fp16 = Fp16Spec(parse, parse.GetValue(fp16) || parse.GetValue(to) is not null || passList?.Contains("to-fp16") == true, to, keepIo, opBlock, nodeBlock),
             };
+            if (parse.GetResult(ranges) is { Implicit: false } && options.Fp16 is null)
+            {
+                throw new ForgeInputException("--activation-ranges needs --fp16, --to or --passes ...,to-fp16");
+            }
+
             var save = new SaveOptions { ExternalData = CliConventions.EnumValue<ExternalDataMode>(parse, external)!.Value };
             CheckedSaveResult? checkResult = null;
             var result = CommandProgress.Run("optimize", $"loading {input}", progress =>
@@ -93,6 +100,18 @@ internal static class OptimizeCommand
                 if (checking)
                 {
                     plan.Model(CheckedOutput.RejectedPath(target), save.ExternalData);
+                }
+
+                if (options.Fp16 is { } half && MeasuresRanges(parse.GetValue(ranges)!, input, checking))
+                {
+                    // the float32 original, run once: values beyond the fp16 range keep their nodes in float32
+                    var measured = ActivationRanges.Measure(input, new ActivationRangeOptions(), cancellationToken);
+                    if (measured.NotMeasured is { } why)
+                    {
+                        Console.Error.WriteLine($"forge: activation ranges not measured ({why}); to-fp16 plans without them");
+                    }
+
+                    options = options with { Fp16 = half with { ActivationRanges = measured.Ranges } };
                 }
 
                 var optimized = Optimizer.Optimize(loaded, options with { Progress = progress.Passes() }, cancellationToken: cancellationToken) with { ModelPath = input, OutputPath = target };
@@ -139,6 +158,14 @@ internal static class OptimizeCommand
         });
         return command;
     }
+
+    /// <summary>auto measures when the inputs are known to be meaningful or the run pays for ONNX Runtime anyway: test data beside the model, or --check.</summary>
+    private static bool MeasuresRanges(string mode, string modelPath, bool checking) => mode switch
+    {
+        "on" => true,
+        "off" => false,
+        _ => checking || Directory.EnumerateDirectories(Path.GetDirectoryName(Path.GetFullPath(modelPath))!, "test_data_set_*").Any(),
+    };
 
     private static long MaxFoldBytes(string? text) => text is null ? OnnxTrtForge.Core.Evaluation.OpEvaluatorRegistry.DefaultMaxOutputBytes
         : OnnxTrtForge.Pipelines.Spec.ByteSize.TryParse(text, out var size) && size!.Bytes >= 0 ? size.Bytes : throw new ForgeInputException($"--max-fold-bytes {text}: expected a size like 64MiB, 16M or 1048576");

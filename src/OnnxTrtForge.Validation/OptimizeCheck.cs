@@ -205,9 +205,9 @@ public static class OptimizeCheck
     /// <summary>One output tensor: element type, shape and values as doubles.</summary>
     public sealed record Output(DataType Type, long[] Shape, double[] Values);
 
-    private sealed record DataSet(string Name, Dictionary<string, Tensor> Inputs, Dictionary<string, Output>? Expected);
+    internal sealed record DataSet(string Name, Dictionary<string, Tensor> Inputs, Dictionary<string, Output>? Expected);
 
-    private static List<DataSet> LoadDataSets(string folder, IReadOnlyList<string> inputNames, IReadOnlyList<string> outputNames, int max)
+    internal static List<DataSet> LoadDataSets(string folder, IReadOnlyList<string> inputNames, IReadOnlyList<string> outputNames, int max)
     {
         var sets = new List<DataSet>();
         foreach (var dir in Directory.EnumerateDirectories(folder, "test_data_set_*").Order(StringComparer.Ordinal).Take(max))
@@ -245,7 +245,7 @@ public static class OptimizeCheck
     }
 
     /// <summary>Seeded inputs from the declared types: floats uniform in [-1, 1], integers in [0, 10), symbolic dims 1.</summary>
-    private static Dictionary<string, Tensor> RandomInputs(InferenceSession session, int seed)
+    internal static Dictionary<string, Tensor> RandomInputs(InferenceSession session, int seed)
     {
         var random = new Random(seed);
         var inputs = new Dictionary<string, Tensor>(StringComparer.Ordinal);
@@ -346,7 +346,7 @@ public static class OptimizeCheck
         return new OutputCheck(set, name, got.Type.OnnxName(), rel, maxAbs, nonFinite, tolerance, !nonFinite && rel <= tolerance);
     }
 
-    private static OrtValue ToOrtValue(Tensor t)
+    internal static OrtValue ToOrtValue(Tensor t)
     {
         var span = t.Data.Span;
         return t.Type switch

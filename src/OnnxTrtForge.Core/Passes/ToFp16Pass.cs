@@ -62,6 +62,13 @@ public sealed class ToFp16Pass(Fp16Options? options = null) : IGraphPass
             $"{plans.Count(p => p.Half && p.Role is PrecisionRole.Compute)} nodes compute in {target.OnnxName()}, " +
             $"{plans.Count(p => !p.Half && p.Role is PrecisionRole.Compute or PrecisionRole.Fixed32)} stay float32; {rewrite.CastsInserted} Casts inserted",
         };
+        if (planner.KeptForActivations.Count > 0)
+        {
+            var (value, magnitude) = planner.OutOfRangeActivations.MaxBy(a => a.Value);
+            notes.Add($"{planner.KeptForActivations.Count} nodes kept float32: {planner.OutOfRangeActivations.Count} values measured beyond " +
+                $"{Options.ActivationLimit:G5} (the {target.OnnxName()} range with headroom {Options.ActivationHeadroom:G3}), largest '{value.Name}' {magnitude:G4}");
+        }
+
         notes.AddRange(rewrite.Notes);
         return new PassResult(true)
         {
@@ -73,6 +80,7 @@ public sealed class ToFp16Pass(Fp16Options? options = null) : IGraphPass
                 ["casts-removed-by-cleanup"] = cleanup.Counters.Values.Sum(),
                 ["constants-converted"] = rewrite.ConstantsConverted,
                 ["constants-kept-out-of-range"] = rewrite.OutOfRangeKept,
+                ["nodes-kept-for-activation-range"] = planner.KeptForActivations.Count,
                 ["weight-bytes-before"] = weightsBefore,
                 ["weight-bytes-after"] = weightsAfter,
             },
@@ -91,7 +99,7 @@ public sealed class ToFp16Pass(Fp16Options? options = null) : IGraphPass
         var hasHeavy = false;
         foreach (var node in model.Graph.AllNodes())
         {
-            if (OpTypeSignatures.Of(node) is not { HasTypeVariable: true } signature)
+            if (OpTypeSignatures.Of(node, model.OnnxOpset) is not { HasTypeVariable: true } signature)
             {
                 continue;
             }

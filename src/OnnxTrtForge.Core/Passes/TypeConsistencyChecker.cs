@@ -21,10 +21,11 @@ public static class TypeConsistencyChecker
 {
     public static TypeCheckResult Check(Model model)
     {
-        var walk = new Walk();
+        var walk = new Walk { Opset = model.OnnxOpset };
         walk.Graph(model.Graph, new HashSet<Value>());
         foreach (var function in model.Functions)
         {
+            walk.Opset = function.OpsetImports.TryGetValue("", out var v) ? v : function.OpsetImports.TryGetValue("ai.onnx", out var w) ? w : model.OnnxOpset;
             walk.Graph(function.Body, new HashSet<Value>());
         }
 
@@ -72,6 +73,9 @@ public static class TypeConsistencyChecker
         public Dictionary<Value, DataType> Types { get; } = [];
 
         public List<string> Problems { get; } = [];
+
+        /// <summary>The ai.onnx opset the signatures are read at.</summary>
+        public long Opset { get; set; }
 
         public void Graph(Graph graph, HashSet<Value> visible)
         {
@@ -132,7 +136,7 @@ public static class TypeConsistencyChecker
             {
                 ControlFlow(node, inferred);
             }
-            else if (OpTypeSignatures.Of(node) is { } signature)
+            else if (OpTypeSignatures.Of(node, Opset) is { } signature)
             {
                 Signature(node, signature, inferred);
             }
@@ -157,8 +161,9 @@ public static class TypeConsistencyChecker
 
         private void Signature(Node node, OpTypeSignature signature, DataType[] inferred)
         {
-            var t = DataType.Undefined;
-            var tIndex = -1;
+            // T, T1, T2: each type variable binds to the first typed input of its slots
+            var bound = new DataType[3];
+            var boundIndex = new int[3];
             for (var i = 0; i < node.Inputs.Count; i++)
             {
                 var type = TypeOf(node.Inputs[i]);
@@ -167,26 +172,39 @@ public static class TypeConsistencyChecker
                     continue;
                 }
 
-                switch (signature.InputAt(i))
+                var slot = signature.InputAt(i);
+                if (slot == InputSlot.Float32 && type != DataType.Float)
                 {
-                    case InputSlot.T when t == DataType.Undefined:
-                        t = type;
-                        tIndex = i;
-                        break;
-                    case InputSlot.T when type != t:
-                        Problems.Add($"{node}: input {i} '{node.Inputs[i]!.Name}' is {type.OnnxName()} but input {tIndex} '{node.Inputs[tIndex]!.Name}' is {t.OnnxName()}");
-                        break;
-                    case InputSlot.Float32 when type != DataType.Float:
-                        Problems.Add($"{node}: input {i} '{node.Inputs[i]!.Name}' must be float but is {type.OnnxName()}");
-                        break;
+                    Problems.Add($"{node}: input {i} '{node.Inputs[i]!.Name}' must be float but is {type.OnnxName()}");
+                    continue;
+                }
+
+                var variable = slot switch { InputSlot.T => 0, InputSlot.T1 => 1, InputSlot.T2 => 2, _ => -1 };
+                if (variable < 0)
+                {
+                    continue;
+                }
+
+                if (bound[variable] == DataType.Undefined)
+                {
+                    bound[variable] = type;
+                    boundIndex[variable] = i;
+                }
+                else if (type != bound[variable])
+                {
+                    var j = boundIndex[variable];
+                    Problems.Add($"{node}: input {i} '{node.Inputs[i]!.Name}' is {type.OnnxName()} but input {j} '{node.Inputs[j]!.Name}' is {bound[variable].OnnxName()}");
                 }
             }
 
+            var t = bound[0];
             for (var i = 0; i < inferred.Length; i++)
             {
                 inferred[i] = signature.OutputAt(i) switch
                 {
                     OutputSlot.T => t,
+                    OutputSlot.T1 => bound[1],
+                    OutputSlot.T2 => bound[2],
                     OutputSlot.Int64 => DataType.Int64,
                     OutputSlot.Bool => DataType.Bool,
                     OutputSlot.CastTo => (DataType)node.GetInt("to", 0),

@@ -25,6 +25,27 @@ internal static class OptimizeStage
     /// <summary>The checks run ONNX Runtime on CPU: an ort-cuda model holds CUDA-only contrib ops, its numeric gate is validate on cuda.</summary>
     private static bool CpuCheckable(OptimizeSpec spec) => spec.Target != TargetRuntime.OrtCuda;
 
+    /// <summary>
+    /// The float32 original's activation ranges for to-fp16 (the same road as <c>forge optimize --activation-ranges auto</c>):
+    /// measured when the fp16-check gate runs ONNX Runtime anyway or the model folder has test data; null otherwise.
+    /// </summary>
+    private static IReadOnlyDictionary<string, double>? MeasuredRanges(RunContext ctx, OptimizeSpec spec, string original, CancellationToken ct)
+    {
+        if (!CpuCheckable(spec) && !Directory.EnumerateDirectories(Path.GetDirectoryName(Path.GetFullPath(original))!, "test_data_set_*").Any())
+        {
+            return null;
+        }
+
+        ctx.Progress(RunStage.Optimize, "to-fp16: measuring the float32 model's activation ranges in ONNX Runtime (CPU)");
+        var measured = ActivationRanges.Measure(original, new ActivationRangeOptions(), ct);
+        if (measured.NotMeasured is { } why)
+        {
+            ctx.Note(RunStage.Optimize, $"to-fp16: activation ranges not measured ({why})");
+        }
+
+        return measured.Ranges;
+    }
+
     public static void Run(RunContext ctx, OptimizeSpec spec, CancellationToken ct)
     {
         const RunStage stage = RunStage.Optimize;
@@ -100,6 +121,7 @@ internal static class OptimizeStage
             OpBlockList = fp16.OpBlockList is { } ops ? Fp16Options.ParseOpList(string.Join(',', ops)) : Fp16Options.DefaultOpBlockList,
             NodeBlockList = new HashSet<string>(fp16.NodeBlockList, StringComparer.Ordinal),
             ClampOutOfRange = fp16.Clamp,
+            ActivationRanges = MeasuredRanges(ctx, spec, original, ct),
         };
         var converted = new ToFp16Pass(options).Run(model);
         var cleanup = Optimizer.Optimize(model, new OptimizeOptions { Passes = Fp16Cleanup }, cancellationToken: ct);

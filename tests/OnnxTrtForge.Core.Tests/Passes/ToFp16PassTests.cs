@@ -670,6 +670,231 @@ public sealed class ToFp16PassTests
         AssertSameOutputs(before, OrtRunner.Run(model, inputs), 1e-2);
     }
 
+    /// <summary>
+    /// x[1,3,6,6] → Conv(W) → BatchNormalization whose scale and var are computed (Abs of initializers), so
+    /// they are values of their own the planner places, not constants that simply follow the BN → Relu.
+    /// </summary>
+    private static TinyModel ConvBatchNorm(long opset)
+    {
+        var m = new TinyModel(opset);
+        var x = m.Input("x", DataType.Float, 1, 3, 6, 6);
+        var w = m.Const(OrtRunner.RandomFloats([4, 3, 3, 3], 31), "W");
+        var conv = m.Op("Conv", [x, w], IrAttribute.IntList("pads", [1, 1, 1, 1])).Outputs[0];
+        var scale = m.Op("Abs", [m.Floats("s0", [4], 0.5f, -1.5f, 2f, 1f)]).Outputs[0];
+        var bias = m.Floats("b", [4], 0.1f, -0.2f, 0.3f, 0f);
+        var mean = m.Floats("mean", [4], 0.05f, -0.1f, 0.2f, 0f);
+        var variance = m.Op("Abs", [m.Floats("v0", [4], 1.5f, -0.5f, 2.5f, 1f)]).Outputs[0];
+        var bn = m.Op("BatchNormalization", [conv, scale, bias, mean, variance]).Outputs[0];
+        var y = m.Op("Relu", [bn]).Outputs[0];
+        m.Output(y, DataType.Float, 1, 4, 6, 6);
+        return m;
+    }
+
+    [Theory]
+    [InlineData(9, true)]
+    [InlineData(9, false)]
+    [InlineData(14, true)]
+    [InlineData(15, true)]
+    [InlineData(15, false)]
+    public void Batch_normalization_inputs_get_one_type_at_every_opset_and_onnx_runtime_loads_the_result(long opset, bool blocked)
+    {
+        var m = ConvBatchNorm(opset);
+        var ops = blocked ? Fp16Options.DefaultOpBlockList : Fp16Options.ParseOpList("-BatchNormalization");
+
+        var (result, before, after) = m.RunPass(new ToFp16Pass(new Fp16Options { OpBlockList = ops }));
+
+        Assert.True(result.Modified);
+        var types = TypeConsistencyChecker.Check(m.Model);
+        Assert.True(types.Ok, string.Join("; ", types.Problems));
+        var bn = m.Graph.Nodes.Single(n => n.Is("BatchNormalization"));
+        var expected = blocked ? DataType.Float : DataType.Float16;
+        Assert.All(bn.Inputs, i => Assert.Equal(expected, types.TypeOf(i!)));
+        Assert.Equal(DataType.Float16, types.TypeOf(m.Graph.Nodes.Single(n => n.Is("Conv")).Outputs[0]));
+        AssertSameOutputs(before, after, 1e-2);
+    }
+
+    [Fact]
+    public void The_type_checker_reads_batch_normalization_by_opset()
+    {
+        foreach (var (opset, consistent) in new[] { (9L, false), (14L, false), (15L, true) })
+        {
+            // X float, scale/B float16, mean/var float16: only opset 15's T1/T2 allow it
+            var m = new TinyModel(opset);
+            var x = m.Input("x", DataType.Float, 1, 2, 2, 2);
+            var half = Enumerable.Range(0, 4).Select(i => m.Const(new Tensor(DataType.Float16, [2], TensorData.FromBytes(new byte[4])), "p" + i)).ToArray();
+            var y = m.Op("BatchNormalization", [x, .. half]).Outputs[0];
+            m.Output(y, DataType.Float, 1, 2, 2, 2);
+
+            var types = TypeConsistencyChecker.Check(m.Model);
+
+            Assert.True(consistent == types.Ok, $"opset {opset}: {string.Join("; ", types.Problems)}");
+        }
+    }
+
+    [Theory]
+    [InlineData(11, DataType.Float)]
+    [InlineData(12, DataType.Int64)]
+    public void A_computed_pow_exponent_takes_the_base_type_before_opset_12_and_is_left_alone_after(long opset, DataType exponentType)
+    {
+        // x → MatMul → Pow(·, e) with e = Abs(c); Pow is block-listed (float32) while Abs is free to go fp16:
+        // Pow-7 ties e to the float32 base, Pow-12 lets it be any numeric type
+        var m = new TinyModel(opset);
+        var x = m.Input("x", DataType.Float, 2, 4);
+        var h = m.Op("MatMul", [x, m.Const(OrtRunner.RandomFloats([4, 4], 41), "W")]).Outputs[0];
+        var c = exponentType == DataType.Float ? m.Floats("c", [1], 2f) : m.Int64s("c", 2);
+        var e = m.Op("Abs", [c]).Outputs[0];
+        var p = m.Op("Pow", [h, e]).Outputs[0];
+        m.Output(p, DataType.Float, 2, 4);
+
+        var (_, before, after) = m.RunPass(new ToFp16Pass());
+
+        var types = TypeConsistencyChecker.Check(m.Model);
+        Assert.True(types.Ok, string.Join("; ", types.Problems));
+        var pow = m.Graph.Nodes.Single(n => n.Is("Pow"));
+        Assert.Equal(DataType.Float, types.TypeOf(pow.Inputs[0]!));
+        Assert.Equal(exponentType, types.TypeOf(pow.Inputs[1]!));
+        Assert.Equal(DataType.Float16, types.TypeOf(m.Graph.Nodes.Single(n => n.Is("MatMul")).Outputs[0]));
+        AssertSameOutputs(before, after, 1e-2);
+    }
+
+    /// <summary>
+    /// A small CNN with large weights: x[1,3,8,8] → Conv(W1≈±60) → Relu → Conv(W2≈±100) → Relu →
+    /// Transpose → Transpose → Conv(W3≈±1e-4) → y. Every weight fits fp16, but the second Conv's activations reach ~1e5,
+    /// past 65504, so in fp16 they become infinities and the output NaN or infinite. (ONNX Runtime's CPU
+    /// provider runs fp16 Conv/Relu in float32 behind Casts it inserts, and a lone fp16 node between such
+    /// islands too; the two Transposes, which have fp16 kernels, hold the activations in fp16 as TensorRT's
+    /// fp16 kernels would.)
+    /// </summary>
+    internal static TinyModel OverflowingCnn()
+    {
+        var m = new TinyModel(13);
+        var x = m.Input("x", DataType.Float, 1, 3, 8, 8);
+        Value Conv(Value input, int seed, long inC, long outC, float scale) =>
+            m.Op("Conv", [input, m.Const(OrtRunner.RandomFloats([outC, inC, 3, 3], seed, scale), "W" + seed)], IrAttribute.IntList("pads", [1, 1, 1, 1])).Outputs[0];
+        var h1 = m.Op("Relu", [Conv(x, 51, 3, 4, 60f)]).Outputs[0];
+        var h2 = m.Op("Relu", [Conv(h1, 52, 4, 4, 100f)]).Outputs[0];
+        var t1 = m.Op("Transpose", [h2], IrAttribute.IntList("perm", [0, 1, 3, 2])).Outputs[0];
+        var t2 = m.Op("Transpose", [t1], IrAttribute.IntList("perm", [0, 1, 3, 2])).Outputs[0];
+        var y = Conv(t2, 53, 4, 2, 1e-4f);
+        m.Output(y, DataType.Float, 1, 2, 8, 8);
+        return m;
+    }
+
+    /// <summary>The largest magnitude of every node output, measured by running a copy of the model with all of them fetched.</summary>
+    internal static Dictionary<string, double> MeasuredRanges(Func<TinyModel> build, IReadOnlyList<Tensor> inputs)
+    {
+        var probe = build();
+        var values = probe.Graph.Nodes.SelectMany(n => n.Outputs).Where(v => !probe.Graph.Outputs.Contains(v)).ToList();
+        foreach (var v in values)
+        {
+            v.Type = TypeInfo.OfTensor(DataType.Float);
+            probe.Graph.Outputs.Add(v);
+        }
+
+        var outputs = OrtRunner.Run(probe.Model, inputs);
+        return probe.Graph.Outputs.Select((v, i) => (v.Name, Max: outputs[i].ToDoubleArray().Max(Math.Abs))).ToDictionary(p => p.Name, p => p.Max);
+    }
+
+    [Fact]
+    public void Measured_activations_beyond_fp16_range_keep_their_convs_in_float32_and_the_output_finite()
+    {
+        var plain = OverflowingCnn();
+        var inputs = plain.RandomInputs();
+        var before = plain.RunOrt(inputs);
+        var ranges = MeasuredRanges(OverflowingCnn, inputs);
+        Assert.Contains(ranges.Values, r => r > 65504);
+
+        // without the ranges the plan puts everything in fp16: the output overflows
+        new ToFp16Pass().Run(plain.Model);
+        var unguarded = plain.RunOrt(inputs)[0];
+        Assert.True(OrtRunner.HasNonFinite(unguarded), $"the unguarded conversion should overflow: ranges {string.Join(", ", ranges.Select(r => $"{r.Key}={r.Value:G4}"))}; output max {unguarded.ToDoubleArray().Max(Math.Abs):G4}; {string.Join(",", plain.Ops)}");
+
+        var guarded = OverflowingCnn();
+        var result = new ToFp16Pass(new Fp16Options { ActivationRanges = ranges }).Run(guarded.Model);
+
+        var types = TypeConsistencyChecker.Check(guarded.Model);
+        var convs = guarded.Graph.Nodes.Where(n => n.Is("Conv")).ToList();
+        Assert.Equal(DataType.Float16, types.TypeOf(convs[0].Outputs[0]));
+        Assert.Equal(DataType.Float, types.TypeOf(convs[1].Outputs[0]));
+        Assert.Equal(DataType.Float, types.TypeOf(convs[2].Inputs[0]!));
+        Assert.All(guarded.Graph.Nodes.Where(n => n.Is("Transpose")), n => Assert.Equal(DataType.Float, types.TypeOf(n.Outputs[0])));
+        Assert.True(result.Counters["nodes-kept-for-activation-range"] >= 2);
+        Assert.Contains(result.Notes, n => n.Contains("measured beyond", StringComparison.Ordinal));
+        AssertSameOutputs(before, guarded.RunOrt(inputs), 1e-2);
+    }
+
+    [Fact]
+    public void Measured_activations_inside_the_range_change_nothing()
+    {
+        var (model, _, _) = MatMulNormMatMul();
+        var (reference, _, _) = MatMulNormMatMul();
+        var ranges = model.Graph.Nodes.SelectMany(n => n.Outputs).ToDictionary(v => v.Name, _ => 1000.0);
+
+        var guarded = new ToFp16Pass(new Fp16Options { ActivationRanges = ranges }).Run(model);
+        var plain = new ToFp16Pass().Run(reference);
+
+        Assert.Equal(plain.Counters["nodes-half"], guarded.Counters["nodes-half"]);
+        Assert.Equal(0, guarded.Counters["nodes-kept-for-activation-range"]);
+        Assert.Equal(reference.Graph.Nodes.Select(n => n.OpType), model.Graph.Nodes.Select(n => n.OpType));
+    }
+
+    [Fact]
+    public void A_constant_beyond_fp16_range_keeps_its_consumer_in_float32()
+    {
+        // y = MatMul(x, W) + B with |B| = 1e5: the Add stays float32 and B keeps its value
+        var m = new TinyModel(13);
+        var x = m.Input("x", DataType.Float, 2, 4);
+        var h = m.Op("MatMul", [x, m.Const(OrtRunner.RandomFloats([4, 4], 61), "W")]).Outputs[0];
+        var y = m.Op("Add", [h, m.Floats("B", [4], 1e5f, -1e5f, 1f, 2f)]).Outputs[0];
+        m.Output(y, DataType.Float, 2, 4);
+
+        var (result, before, after) = m.RunPass(new ToFp16Pass());
+
+        var types = TypeConsistencyChecker.Check(m.Model);
+        Assert.Equal(DataType.Float16, types.TypeOf(h));
+        Assert.Equal(DataType.Float, types.TypeOf(m.Graph.Nodes.Single(n => n.Is("Add")).Outputs[0]));
+        Assert.Equal(1, result.Counters["constants-kept-out-of-range"]);
+        Assert.Equal(DataType.Float, m.Graph.Initializers.Single(v => v.Name == "B").Initializer!.Type);
+        AssertSameOutputs(before, after, 1e-2);
+    }
+
+    [Theory]
+    [InlineData("Celu", 13)]
+    [InlineData("Range", 13)]
+    [InlineData("CumSum", 13)]
+    [InlineData("IsInf", 13)]
+    public void Ops_whose_schema_lacks_float16_at_the_opset_stay_float32_even_off_the_block_list(string op, long opset)
+    {
+        // x[1,4] → MatMul → op → y: with an empty block list only the schema keeps the op in float32
+        var m = new TinyModel(opset);
+        var x = m.Input("x", DataType.Float, 1, 4);
+        var a = m.Op("MatMul", [x, m.Const(OrtRunner.RandomFloats([4, 4], 71), "W")]).Outputs[0];
+        var node = op switch
+        {
+            "Range" => m.Op("Range", [m.Floats("start", [], -3f), m.Op("ReduceMax", [a], IrAttribute.Int("keepdims", 0)).Outputs[0], m.Floats("delta", [], 0.5f)]),
+            "CumSum" => m.Op("CumSum", [a, m.Const(Tensor.FromInt64s([], [0]), "axis")]),
+            _ => m.Op(op, [a]),
+        };
+        var y = node.Outputs[0];
+        if (op == "Range")
+        {
+            y.Type = TypeInfo.OfTensor(DataType.Float);
+            m.Graph.Outputs.Add(y);
+        }
+        else
+        {
+            m.Output(y, op == "IsInf" ? DataType.Bool : DataType.Float, 1, 4);
+        }
+
+        var (_, before, after) = m.RunPass(new ToFp16Pass(new Fp16Options { OpBlockList = new HashSet<string>() }));
+
+        var types = TypeConsistencyChecker.Check(m.Model);
+        Assert.True(types.Ok, string.Join("; ", types.Problems));
+        Assert.All(node.Inputs, i => Assert.NotEqual(DataType.Float16, types.TypeOf(i!)));
+        Assert.Equal(DataType.Float16, types.TypeOf(a));
+        TinyModel.AssertSame(before, after, op == "IsInf" ? 0 : 1e-2);
+    }
+
     /// <summary>Casts that read another Cast's output.</summary>
     private static int CastPairs(Graph graph) =>
         graph.AllNodes().Count(n => n.Is("Cast") && n.Inputs[0]?.Producer is { } p && p.Is("Cast"));

@@ -26,7 +26,28 @@ public sealed record Fp16Options
     /// <summary>Clamp initializer values beyond the target's range to its largest finite value instead of keeping their consumers in float32.</summary>
     public bool ClampOutOfRange { get; init; }
 
+    /// <summary>
+    /// The largest magnitude each named value reached when the float32 model ran on sample inputs (its
+    /// test_data_set_* or seeded inputs; measured by the Validation library's ActivationRanges, passed in by
+    /// the CLI and the YAML stage), or null when not measured. Nodes that read or produce a value beyond
+    /// <see cref="ActivationLimit"/> compute in float32 (a Conv whose activations pass 65504 would give
+    /// infinities, then NaNs, in fp16). Names the table lacks (values made by earlier passes) are unconstrained.
+    /// </summary>
+    public IReadOnlyDictionary<string, double>? ActivationRanges { get; init; }
+
+    /// <summary>
+    /// The measured activations are samples, not the worst case: a value counts as out of range past the
+    /// target's largest finite value divided by this (fp16: 65504 / 2 = 32752).
+    /// </summary>
+    public double ActivationHeadroom { get; init; } = 2;
+
     public DataType TargetType => Target == HalfType.Fp16 ? DataType.Float16 : DataType.BFloat16;
+
+    /// <summary>The largest finite value of the target type.</summary>
+    public double TargetMax => Target == HalfType.Fp16 ? 65504.0 : 3.3895313892515355e38;
+
+    /// <summary>The magnitude past which a measured activation keeps its nodes in float32.</summary>
+    public double ActivationLimit => TargetMax / ActivationHeadroom;
 
     /// <summary>
     /// The default float32 islands, from the literature: onnxconverter-common's float16 converter keeps

@@ -26,15 +26,16 @@ internal sealed record NodePlan(Node Node, PrecisionRole Role, OpTypeSignature? 
     /// <summary>Whether input <paramref name="index"/> must have the node's compute type (float32 when fixed).</summary>
     public bool Requires(int index, DataType originalType) => Role switch
     {
-        PrecisionRole.Compute => Signature!.InputAt(index) == InputSlot.T,
-        PrecisionRole.Fixed32 => Signature is { HasTypeVariable: true } s ? s.InputAt(index) == InputSlot.T : originalType == DataType.Float,
+        // T1/T2 slots (BatchNormalization-15's scale/B, mean/var) take the node's precision too: one type for all is valid at every opset
+        PrecisionRole.Compute => Signature!.IsTyped(index),
+        PrecisionRole.Fixed32 => Signature is { HasTypeVariable: true } s ? s.IsTyped(index) : originalType == DataType.Float,
         _ => false,
     };
 
     /// <summary>Whether output <paramref name="index"/> takes the node's precision.</summary>
     public bool Follows(int index) => Role switch
     {
-        PrecisionRole.Compute => Signature!.OutputAt(index) is OutputSlot.T or OutputSlot.DTypeAttribute,
+        PrecisionRole.Compute => Signature!.IsTypedOutput(index) || Signature.OutputAt(index) == OutputSlot.DTypeAttribute,
         PrecisionRole.Producer => index == 0,
         _ => false,
     };
@@ -60,6 +61,12 @@ internal sealed class PrecisionPlanner(Fp16Options options, TypeCheckResult type
 
     /// <summary>Constants (initializers, Constant outputs) whose values overflow the target, with their overflow count.</summary>
     public Dictionary<Value, long> Overflowing { get; } = [];
+
+    /// <summary>Values whose measured activations exceed the target's range (<see cref="Fp16Options.ActivationRanges"/>), with their magnitude.</summary>
+    public Dictionary<Value, double> OutOfRangeActivations { get; } = [];
+
+    /// <summary>Nodes kept float32 because they read or produce such a value.</summary>
+    public List<Node> KeptForActivations { get; } = [];
 
     /// <summary>Overflow counts taken up front (in parallel); <see cref="Overflowing"/> keeps the order notes are reported in.</summary>
     private readonly Dictionary<Value, long> counted = [];
@@ -97,8 +104,62 @@ internal sealed class PrecisionPlanner(Fp16Options options, TypeCheckResult type
             Plans[node] = Plans[node] with { Role = PrecisionRole.Fixed32 };
         }
 
+        KeepOutOfRangeActivations(ordered);
+
         Solve(model);
         return ordered.Select(p => Plans[p.Node]).ToList();
+    }
+
+    /// <summary>
+    /// Nodes that produce (on an output that takes their precision) or read (on a typed slot) a value whose
+    /// measured magnitude passes <see cref="Fp16Options.ActivationLimit"/> stay float32, so the value never
+    /// exists in the target type: neither computed in it nor cast to it on the way to a reader.
+    /// </summary>
+    private void KeepOutOfRangeActivations(List<NodePlan> ordered)
+    {
+        if (options.ActivationRanges is not { Count: > 0 } ranges)
+        {
+            return;
+        }
+
+        var limit = options.ActivationLimit;
+        bool Hot(Value? value)
+        {
+            if (value is null || TypeOf(value) != DataType.Float || !ranges.TryGetValue(value.Name, out var magnitude) || magnitude <= limit)
+            {
+                return false;
+            }
+
+            OutOfRangeActivations[value] = magnitude;
+            return true;
+        }
+
+        foreach (var plan in ordered)
+        {
+            var current = Plans[plan.Node];
+            if (current.Role is not (PrecisionRole.Compute or PrecisionRole.Producer))
+            {
+                continue;
+            }
+
+            var node = current.Node;
+            var hot = false;
+            for (var i = 0; i < node.Outputs.Count; i++)
+            {
+                hot |= current.Follows(i) && Hot(node.Outputs[i]);
+            }
+
+            for (var i = 0; i < node.Inputs.Count; i++)
+            {
+                hot |= current.Requires(i, DataType.Float) && Hot(node.Inputs[i]);
+            }
+
+            if (hot)
+            {
+                Plans[node] = current with { Role = PrecisionRole.Fixed32 };
+                KeptForActivations.Add(node);
+            }
+        }
     }
 
     public static bool IsHeavy(Node node) => node.IsOnnxDomain && Heavy.Contains(node.OpType);
@@ -116,14 +177,15 @@ internal sealed class PrecisionPlanner(Fp16Options options, TypeCheckResult type
             return new NodePlan(node, PrecisionRole.None, null);
         }
 
-        var signature = OpTypeSignatures.Of(node);
+        var signature = OpTypeSignatures.Of(node, opset);
         if (signature is null || OpTypeSignatures.IsControlFlow(node))
         {
             return new NodePlan(node, floatIo ? PrecisionRole.Fixed32 : PrecisionRole.None, null);
         }
 
         var blocked = (node.IsOnnxDomain && options.OpBlockList.Contains(node.OpType)) || options.NodeBlockList.Contains(node.Name)
-            || (options.Target == HalfType.Bf16 && Bf16Support.Lacks(node.OpType, opset));
+            || (node.IsOnnxDomain && options.Target == HalfType.Bf16 && Bf16Support.Lacks(node.OpType, opset))
+            || (node.IsOnnxDomain && options.Target == HalfType.Fp16 && Fp16Support.Lacks(node.OpType, opset));
         PrecisionRole role;
         if (signature.HasTypeVariable)
         {
@@ -236,7 +298,7 @@ internal sealed class PrecisionPlanner(Fp16Options options, TypeCheckResult type
     /// <summary>A float constant at this slot takes the node's precision (T slots, and the free slots such as Pow's exponent).</summary>
     public static bool FollowsNode(NodePlan plan, int index) =>
         plan.Role is PrecisionRole.Compute or PrecisionRole.Fixed32 && plan.Signature is { HasTypeVariable: true } s
-        && s.InputAt(index) is InputSlot.T or InputSlot.Any;
+        && (s.IsTyped(index) || s.InputAt(index) == InputSlot.Any);
 
     /// <summary>The float32 payload of a constant (initializer or Constant node), or null when it has none.</summary>
     public static Tensor? ConstantTensor(Value value)
