@@ -34,7 +34,21 @@ public static class CheckedOutput
         try
         {
             var staged = OnnxWriter.Save(model, Path.Combine(stage, Path.GetFileName(full)), save);
-            var result = OptimizeCheck.Run(originalPath, staged.ModelPath, check, cancellationToken);
+            OptimizeCheckResult result;
+            try
+            {
+                result = OptimizeCheck.Run(originalPath, staged.ModelPath, check, cancellationToken);
+            }
+            catch (ForgeInputException e) when (e.Message.Contains(staged.ModelPath, StringComparison.Ordinal))
+            {
+                // the staged copy is an implementation detail: errors name the output the user asked for
+                throw new ForgeInputException(e.Message.Replace(staged.ModelPath, output, StringComparison.Ordinal), e);
+            }
+            catch (PassFailedException e) when (e.Message.Contains(staged.ModelPath, StringComparison.Ordinal))
+            {
+                throw new PassFailedException(e.Message.Replace(staged.ModelPath, output, StringComparison.Ordinal), e);
+            }
+
             cancellationToken.ThrowIfCancellationRequested();
             if (!result.Passed)
             {
