@@ -258,50 +258,6 @@ public static class ShapeInference
         return result;
     }
 
-    /// <summary>The former broadcast over nullable sizes (throws <see cref="ArgumentException"/> when they do not broadcast).</summary>
-    public static long?[]? Broadcast(IReadOnlyList<long?[]?> shapes)
-    {
-        if (shapes.Count == 0 || shapes.Any(s => s is null))
-        {
-            return null;
-        }
-
-        var rank = shapes.Max(s => s!.Length);
-        var result = new long?[rank];
-        for (var i = 0; i < rank; i++)
-        {
-            long? size = 1;
-            var unknown = false;
-            foreach (var s in shapes)
-            {
-                var k = i - (rank - s!.Length);
-                if (k < 0)
-                {
-                    continue;
-                }
-
-                var d = s[k];
-                if (d is null)
-                {
-                    unknown = true;
-                }
-                else if (d != 1)
-                {
-                    if (size != 1 && size != d)
-                    {
-                        throw new ArgumentException("shapes do not broadcast");
-                    }
-
-                    size = d;
-                }
-            }
-
-            result[i] = unknown && size == 1 ? null : size;
-        }
-
-        return result;
-    }
-
     private static DimExpr?[]? MatMul(Node node, DimExpr?[]? a, DimExpr?[]? b)
     {
         if (a is null || b is null || a.Length == 0 || b.Length == 0)
