@@ -80,6 +80,12 @@ public sealed class SymbolicShapeFoldingPass : IGraphPass
                         {
                             // Reshape(x, Shape(y)): already the smallest form
                         }
+                        else if (Rebuild(graph, node, 1, value.Elements, tracker, opset, Sources(graph, node, target), gatherOnly: true) is { } gathered)
+                        {
+                            // every dim, sizes included, is a dim of one measured tensor: Shape → Gather, no Concat
+                            Infer(node, opset, cache, tracker);
+                            paths += gathered ? 1 : 0;
+                        }
                         else if (ReshapePath(node, ShapeInference.SymShape(data), value.Elements) is { } path && Rebuild(graph, node, 1, path, tracker, opset, Sources(graph, node, target)) is { } built)
                         {
                             Infer(node, opset, cache, tracker);
@@ -347,8 +353,10 @@ public sealed class SymbolicShapeFoldingPass : IGraphPass
     /// Replaces the shape argument at <paramref name="slot"/> with a constant, or with the smallest path
     /// that reads the symbolic dims from one graph input (Shape → Gather, Concat'ed with the sizes).
     /// True when rebuilt, false when already minimal, null when a dim has no graph input to read it from.
+    /// With <paramref name="gatherOnly"/>, sizes too must be dims of the source (one Shape → Gather, no Concat
+    /// of constants), else null.
     /// </summary>
-    private static bool? Rebuild(Graph graph, Node node, int slot, DimExpr?[] elements, ShapeValueTracker tracker, long opset, IEnumerable<Value> sources)
+    private static bool? Rebuild(Graph graph, Node node, int slot, DimExpr?[] elements, ShapeValueTracker tracker, long opset, IEnumerable<Value> sources, bool gatherOnly = false)
     {
         var argument = node.Input(slot)!;
         if (argument.Producer is { } producer && producer.Name.StartsWith(Hint, StringComparison.Ordinal))
@@ -375,6 +383,15 @@ public sealed class SymbolicShapeFoldingPass : IGraphPass
             for (var i = 0; i < elements.Length && ok; i++)
             {
                 var e = elements[i]!;
+                if (gatherOnly)
+                {
+                    // a size must be read from a dim that is that size for every value of the symbols
+                    var found = e.Constant is not <= 0 ? Array.FindIndex(dims, d => d == e) : -1;
+                    ok = found >= 0;
+                    indices[i] = found;
+                    continue;
+                }
+
                 if (e.Constant is { } c)
                 {
                     indices[i] = dims.Length + constants.Count;
