@@ -71,6 +71,43 @@ public sealed class SymbolicShapeFoldingPassTests(ITestOutputHelper log)
     }
 
     [Fact]
+    public void Attention_output_back_to_the_image_layout_reads_every_dim_from_one_shape_without_a_concat()
+    {
+        // x [batch, 16, h, w] → tokens [batch, h*w, 16] → Reshape(·, [batch, h, w, 16]) → Transpose to [batch, 16, h, w]:
+        // h and w vary independently, so one -1 cannot say the target; all four are dims of x, in another order
+        var m = new TinyModel(12);
+        var x = m.Graph.AddInput("x", TypeInfo.OfTensor(DataType.Float, [Dim.Symbol("batch"), Dim.Of(16), Dim.Symbol("h"), Dim.Symbol("w")]));
+        var nhwc = m.Op("Transpose", [x], Attribute.IntList("perm", [0, 2, 3, 1])).Outputs[0];
+        var tokens = m.Op("Reshape", [nhwc, m.Int64s("tokens", 0, -1, 16)]).Outputs[0];
+        var mixed = m.Op("Relu", [tokens]).Outputs[0];
+        var shape = m.Op("Shape", [x]).Outputs[0];
+        var parts = new[] { 0L, 2, 3 }.Select(i => m.Op("Unsqueeze", [m.Op("Gather", [shape, m.Const(Tensor.Scalar(i), "i" + i)], Attribute.Int("axis", 0)).Outputs[0]], Attribute.IntList("axes", [0])).Outputs[0]);
+        var target = m.Op("Concat", [.. parts, m.Int64s("c", 16)], Attribute.Int("axis", 0)).Outputs[0];
+        var image = m.Op("Reshape", [mixed, target]).Outputs[0];
+        var y = m.Op("Transpose", [image], Attribute.IntList("perm", [0, 3, 1, 2])).Outputs[0];
+        y.Type = x.Type;
+        m.Graph.Outputs.Add(y);
+        var inputs = new long[][] { [1, 16, 4, 4], [2, 16, 3, 5], [3, 16, 6, 2] }.Select((d, i) => new[] { OrtRunner.RandomFloats(d, 30 + i) }).ToList();
+        var before = inputs.Select(m.RunOrt).ToList();
+
+        new ShapeInferencePass().Run(m.Model);
+        var result = new SymbolicShapeFoldingPass().Run(m.Model);
+        new DeadNodeEliminationPass().Run(m.Model);
+
+        Assert.Equal(1, result.Counters["shape-paths-rebuilt"]);
+        Assert.Equal(["Transpose", "Reshape", "Relu", "Shape", "Gather", "Reshape", "Transpose"], m.Ops);
+        var gather = m.Graph.Nodes.Single(n => n.OpType == "Gather");
+        Assert.Same(x, gather.Input(0)!.Producer!.Input(0));
+        Assert.Equal([0L, 2, 3, 1], gather.Input(1)!.Initializer!.ToInt64Array());
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            TinyModel.AssertSame(before[i], m.RunOrt(inputs[i]));
+        }
+
+        Assert.False(new SymbolicShapeFoldingPass().Run(m.Model).Modified);
+    }
+
+    [Fact]
     public void Expand_to_the_batch_of_an_input_reads_only_that_dim_through_one_shape_and_gather()
     {
         // timesteps.broadcast_to(sample.shape[0]) over a dynamic batch
