@@ -1,0 +1,115 @@
+using System.Buffers.Binary;
+using OnnxTrtForge.Core.Ir;
+using OnnxTrtForge.Core.Passes;
+using OnnxTrtForge.Core.Serialization;
+using OnnxTrtForge.Testing;
+using Xunit.Abstractions;
+
+namespace OnnxTrtForge.Benchmarks.Tests;
+
+/// <summary>
+/// The real full-size SD v1.4 UNet exports of tools/full, dynamic (batch, height, width, sequence) and
+/// static, optimized without their weights: node counting needs the graph only. Each weights file is a
+/// sparse file of the named size: a tensor whose statistics say it is one value throughout (the norms'
+/// ones and zeros, which simplifications may remove) is written with it, every other tensor starts with
+/// its own value (so no two are equal, as with the real weights); about 100 KB reach the disk.
+/// </summary>
+public sealed class FullSizeDynamicShapeTests(ITestOutputHelper log)
+{
+    private static string Full(string name) => Path.Combine(Fixtures.RepoRoot, "tools", "full", name);
+
+    /// <summary>Copies the graph into <paramref name="folder"/> beside sparse placeholder weights; returns the copy's path.</summary>
+    private static string WithPlaceholderWeights(string graph, string folder)
+    {
+        var copy = Path.Combine(folder, Path.GetFileName(graph));
+        File.Copy(graph, copy);
+        var stats = WeightStatsFile.Load(Path.ChangeExtension(graph, ".stats.json")).Tensors;
+        var refs = ExternalDataIndex.Read(copy);
+        foreach (var file in refs.GroupBy(r => r.Location))
+        {
+            using var stream = new FileStream(Path.Combine(folder, file.Key), FileMode.CreateNew, FileAccess.Write);
+            stream.SetLength(file.Max(r => r.Offset + r.Length));
+            var index = 0;
+            foreach (var r in file)
+            {
+                var size = r.Type.ElementSize();
+                var uniform = stats[r.Name] is { } s && s.Min == s.Max;
+                var value = uniform ? stats[r.Name].Min : ++index / 1024.0;
+                var bytes = new byte[uniform ? r.Length : size];
+                for (var at = 0; at + size <= bytes.Length; at += size)
+                {
+                    switch (r.Type)
+                    {
+                        case DataType.Float16:
+                            BinaryPrimitives.WriteHalfLittleEndian(bytes.AsSpan(at), (Half)value);
+                            break;
+                        case DataType.Float:
+                            BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(at), (float)value);
+                            break;
+                        default:
+                            throw new NotSupportedException($"{r.Name}: {r.Type}");
+                    }
+                }
+
+                stream.Position = r.Offset;
+                stream.Write(bytes);
+            }
+        }
+
+        return copy;
+    }
+
+    private static (Model Model, OptimizeReport Report) Optimize(string graph, TempDir temp)
+    {
+        var model = OnnxReader.Load(WithPlaceholderWeights(graph, temp.Path));
+        return (model, Optimizer.Optimize(model));
+    }
+
+    [Fact]
+    public void Full_size_dynamic_unet_optimizes_to_the_static_op_census_plus_only_shape_reads_of_dims_that_vary()
+    {
+        using var staticTemp = Fixtures.Temp();
+        using var dynamicTemp = Fixtures.Temp();
+        var (staticModel, staticReport) = Optimize(Full("sd14_unet_fp16_aten.onnx"), staticTemp);
+        var (model, report) = Optimize(Full("sd14_unet_dyn_fp16_aten.onnx"), dynamicTemp);
+        using (staticModel)
+        using (model)
+        {
+            log.WriteLine($"static {staticReport.Before.Nodes} → {staticReport.After.Nodes}, dynamic {report.Before.Nodes} → {report.After.Nodes} nodes");
+            log.WriteLine(string.Join("; ", report.Passes.Where(p => p.Pass == "fold-symbolic-shapes").SelectMany(p => p.Notes).Distinct()));
+
+            // every op but the run-time shape reads is the static model's, one for one
+            static IEnumerable<KeyValuePair<string, int>> Compute(OptimizeReport r) =>
+                r.After.OpCensus.Where(p => p.Key is not ("Shape" or "Gather")).OrderBy(p => p.Key, StringComparer.Ordinal);
+            Assert.Equal(Compute(staticReport), Compute(report));
+            Assert.Equal(0, staticReport.After.OpCensus.GetValueOrDefault("Shape"));
+
+            // each Shape feeds one Gather that is the shape argument of a Reshape or Expand that no constant can say
+            var shapes = model.Graph.Nodes.Where(n => n.Is("Shape")).ToList();
+            Assert.Equal(shapes.Count, report.After.OpCensus.GetValueOrDefault("Gather"));
+            foreach (var shape in shapes)
+            {
+                var gather = Assert.Single(shape.Outputs[0].Uses).Node;
+                Assert.True(gather.Is("Gather"), gather.ToString());
+                Assert.All(gather.Outputs[0].Uses, u => Assert.True(u.Node.OpType is "Reshape" or "Expand" && u.Index == 1, u.Node.ToString()));
+                foreach (var use in gather.Outputs[0].Uses)
+                {
+                    var input = GraphDims(use.Node.Input(0)!);
+                    var output = GraphDims(use.Node.Outputs[0]);
+                    // dims that vary and are no copy of the input's at the same place: a constant target has one -1 for one of them
+                    var varying = output.Where((d, i) => !d.IsConstant && (use.Node.OpType == "Expand" || i >= input.Length || input[i] != d)).Count();
+                    Assert.True(use.Node.OpType == "Expand" ? varying >= 1 : varying >= 2, $"{use.Node}: {string.Join(",", output.Select(d => d.Text))} from {string.Join(",", input.Select(d => d.Text))}");
+                }
+            }
+
+            // the signature keeps every dynamic dim and its name
+            Assert.Equal(["float16[batch,4,height,width]", "float16[1]", "float16[batch,sequence,768]"], model.Graph.Inputs.Select(v => v.Type!.ToString()));
+            Assert.Equal("float16[batch,4,height,width]", model.Graph.Outputs[0].Type!.ToString());
+            Assert.All(report.Passes, p => Assert.Equal(0, p.Counters.GetValueOrDefault("unproven")));
+        }
+    }
+
+    private static DimExpr[] GraphDims(Value value) =>
+        value.Type?.Shape?.Select(d => d.AsExpr() ?? throw new Xunit.Sdk.XunitException($"'{value.Name}' has an unknown dim")).ToArray()
+        ?? throw new Xunit.Sdk.XunitException($"'{value.Name}' has no shape");
+}
