@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.IO.Compression;
 using OnnxTrtForge.Core.Ir;
 using OnnxTrtForge.Core.Passes;
 using OnnxTrtForge.Core.Serialization;
@@ -18,12 +19,27 @@ public sealed class FullSizeDynamicShapeTests(ITestOutputHelper log)
 {
     private static string Full(string name) => Path.Combine(Fixtures.RepoRoot, "tools", "full", name);
 
-    /// <summary>Copies the graph into <paramref name="folder"/> beside sparse placeholder weights; returns the copy's path.</summary>
-    private static string WithPlaceholderWeights(string graph, string folder)
+    /// <summary>Copies a tools/full file into <paramref name="folder"/>, unpacking it when only its .gz is tracked.</summary>
+    private static string Unpacked(string name, string folder)
     {
-        var copy = Path.Combine(folder, Path.GetFileName(graph));
-        File.Copy(graph, copy);
-        var stats = WeightStatsFile.Load(Path.ChangeExtension(graph, ".stats.json")).Tensors;
+        var copy = Path.Combine(folder, name);
+        if (File.Exists(Full(name)))
+        {
+            File.Copy(Full(name), copy);
+            return copy;
+        }
+
+        using var packed = new GZipStream(File.OpenRead(Full(name + ".gz")), CompressionMode.Decompress);
+        using var output = File.Create(copy);
+        packed.CopyTo(output);
+        return copy;
+    }
+
+    /// <summary>Copies the graph (sd14_*.onnx) into <paramref name="folder"/> beside sparse placeholder weights; returns the copy's path.</summary>
+    private static string WithPlaceholderWeights(string name, string folder)
+    {
+        var copy = Unpacked(name, folder);
+        var stats = WeightStatsFile.Load(Unpacked(Path.ChangeExtension(name, ".stats.json"), folder)).Tensors;
         var refs = ExternalDataIndex.Read(copy);
         foreach (var file in refs.GroupBy(r => r.Location))
         {
@@ -59,9 +75,9 @@ public sealed class FullSizeDynamicShapeTests(ITestOutputHelper log)
         return copy;
     }
 
-    private static (Model Model, OptimizeReport Report) Optimize(string graph, TempDir temp)
+    private static (Model Model, OptimizeReport Report) Optimize(string name, TempDir temp)
     {
-        var model = OnnxReader.Load(WithPlaceholderWeights(graph, temp.Path));
+        var model = OnnxReader.Load(WithPlaceholderWeights(name, temp.Path));
         return (model, Optimizer.Optimize(model));
     }
 
@@ -70,8 +86,8 @@ public sealed class FullSizeDynamicShapeTests(ITestOutputHelper log)
     {
         using var staticTemp = Fixtures.Temp();
         using var dynamicTemp = Fixtures.Temp();
-        var (staticModel, staticReport) = Optimize(Full("sd14_unet_fp16_aten.onnx"), staticTemp);
-        var (model, report) = Optimize(Full("sd14_unet_dyn_fp16_aten.onnx"), dynamicTemp);
+        var (staticModel, staticReport) = Optimize("sd14_unet_fp16_aten.onnx", staticTemp);
+        var (model, report) = Optimize("sd14_unet_dyn_fp16_aten.onnx", dynamicTemp);
         using (staticModel)
         using (model)
         {
