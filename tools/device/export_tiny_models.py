@@ -254,6 +254,8 @@ def main():
             mods, "recipe_check_dyn12_fp16_aten", a.out, [32, 32, 32, 32], 32, 8, True, True, True, (4, 32)),
         # dynamic exports of other channel sizes (issue 14; with PyTorch 2.11 broadcast_to exports as Expand): channels that change between blocks (1x1 shortcut
         # convolutions, GroupNorm with 2-3 channels per group), other cross-attention widths and head counts
+        "tiny_unet_dyn12_fp16_c32-64h4": lambda: export_unet(
+            mods, "tiny_unet_dyn12_fp16_c32-64h4", a.out, [32, 32, 32, 64], 40, 4, True, True, True, (4, 32)),
         "tiny_unet_dyn12_fp16_c32-64": lambda: export_unet(
             mods, "tiny_unet_dyn12_fp16_c32-64", a.out, [32, 64, 64, 64], 48, 8, True, True, True, (4, 32)),
         "tiny_unet_dyn12_fp32_c32-64h4": lambda: export_unet(

@@ -115,9 +115,9 @@ public sealed class SymbolicShapeFoldingPassTests(ITestOutputHelper log)
         Assert.Equal(["Relu", "Neg"], m.Ops);
     }
 
-    /// <summary>The dynamic exports: the article's (ATen), and one of other channel sizes (32/64/64/64 channels, 2
-    /// channels per GroupNorm group, 1×1 shortcut convolutions, cross-attention 48) exported by PyTorch 2.11.</summary>
-    public static TheoryData<string> DynamicExports => [Dynamic, "tiny_unet_dyn12_fp16_c32-64"];
+    /// <summary>The dynamic exports: the article's (ATen), and one of other sizes (32/32/32/64 channels: 2 channels per
+    /// GroupNorm group and 1×1 shortcut convolutions where they change; 4 heads, cross-attention 40), by PyTorch 2.11.</summary>
+    public static TheoryData<string> DynamicExports => [Dynamic, "tiny_unet_dyn12_fp16_c32-64h4"];
 
     [Theory]
     [MemberData(nameof(DynamicExports))]
@@ -139,10 +139,20 @@ public sealed class SymbolicShapeFoldingPassTests(ITestOutputHelper log)
         Assert.InRange(OrtRunner.RelativeL2(output, OrtRunner.TestOutput(dir)), 0, 2e-3);
     }
 
+    /// <summary>Four shapes each. At an 8×8 latent the bottleneck is 1×1, and where a GroupNorm group holds 2
+    /// channels it normalizes 2 values: the fp16 export itself is then 2e-2 off its fp32 twin (measured: the fp32
+    /// optimized model stays within 1.5e-6 of the fp32 export there, the fp16 one moves 1e-3 from the fp16 export),
+    /// so 2e-3 of fp16 rounding is only a fair bound from 16×16 up for the 2-channel-group export.</summary>
+    public static TheoryData<string, (int Batch, int Size, int Sequence)[]> DynamicExportShapes => new()
+    {
+        { Dynamic, [(1, 16, 77), (2, 24, 77), (4, 32, 12), (2, 8, 5)] },
+        { "tiny_unet_dyn12_fp16_c32-64h4", [(1, 16, 77), (2, 24, 77), (4, 32, 12), (2, 16, 5)] },
+    };
+
     /// <summary>The ATen original needs a rewrite no runtime does for it: the reference is the export with only the rewrite rules.</summary>
     [Theory]
-    [MemberData(nameof(DynamicExports))]
-    public void Optimized_dynamic_unet_matches_the_export_at_several_batches_and_latent_sizes(string fixture)
+    [MemberData(nameof(DynamicExportShapes))]
+    public void Optimized_dynamic_unet_matches_the_export_at_several_batches_and_latent_sizes(string fixture, (int Batch, int Size, int Sequence)[] shapes)
     {
         using var temp = Fixtures.Temp();
         long crossAttention;
@@ -161,7 +171,7 @@ public sealed class SymbolicShapeFoldingPassTests(ITestOutputHelper log)
 
         var timestep = OrtRunner.TestInputs(Fixtures.Dir(fixture))[1];
         var seed = 11;
-        foreach (var (batch, size, sequence) in new[] { (1, 16, 77), (2, 24, 77), (4, 32, 12), (2, 8, 5) })
+        foreach (var (batch, size, sequence) in shapes)
         {
             var inputs = new[]
             {
