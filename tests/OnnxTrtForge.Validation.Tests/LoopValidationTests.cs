@@ -141,20 +141,38 @@ public sealed class LoopValidationTests(ITestOutputHelper output)
         using var temp = Fixtures.Temp();
         var scaled = Variant(temp, "scaled", n => n.Contains("conv_out", StringComparison.Ordinal) && n.EndsWith("weight", StringComparison.Ordinal), (_, v) => v * 1.01f);
 
-        // The tiny VAE decodes 8×8 latents (its reshapes are baked for that size): feed it the top-left 8×8 of both
-        // final 16×16 latents, as the loop produced them.
+        // the 16x16-latent decoder shipped beside the tiny UNets decodes their final latents as the loop made them
+        var decoder = Fixtures.Model("tiny_vae_decoder16_opset12_fp32");
         var reference = await FinalLatents(Fixtures.Model("tiny_unet_opset12_fp32"));
         var candidate = await FinalLatents(scaled);
-        var image = LatentImages.DecodeAndCompare(Fixtures.Model("tiny_vae_decoder_opset12_fp32"), new RuntimeOptions(), Crop8(reference), Crop8(candidate), temp.File("cmp.png"));
-        var same = LatentImages.DecodeAndCompare(Fixtures.Model("tiny_vae_decoder_opset12_fp32"), new RuntimeOptions(), Crop8(reference), Crop8(reference), temp.File("same.png"));
+        var image = LatentImages.DecodeAndCompare(decoder, new RuntimeOptions(), reference, candidate, temp.File("cmp.png"));
+        var same = LatentImages.DecodeAndCompare(decoder, new RuntimeOptions(), reference, reference, temp.File("same.png"));
 
         var png = Png.Open(File.ReadAllBytes(temp.File("cmp.png")));
-        Assert.Equal(3 * 64, png.Width);
-        Assert.Equal(64, png.Height);
+        Assert.Equal(3 * 128, png.Width);
+        Assert.Equal(128, png.Height);
         Assert.True(double.IsFinite(image.Psnr) && image.Psnr > 20, $"PSNR {image.Psnr}");
         Assert.True(double.IsPositiveInfinity(same.Psnr));
-        Assert.Equal(new Pixel(0, 0, 0), Png.Open(File.ReadAllBytes(temp.File("same.png"))).GetPixel(2 * 64 + 5, 5));
+        Assert.Equal(new Pixel(0, 0, 0), Png.Open(File.ReadAllBytes(temp.File("same.png"))).GetPixel(2 * 128 + 5, 5));
         output.WriteLine($"conv_out x1.01 image {image.Width}x{image.Height}: PSNR {image.Psnr:F2} dB, max pixel error {image.Pixels.MaxAbsError:F4}");
+    }
+
+    [Fact]
+    public async Task The_validate_loop_writes_the_comparison_picture_with_the_shipped_decoder()
+    {
+        using var temp = Fixtures.Temp();
+        var request = Request(Fixtures.Model("tiny_unet_opset12_fp32"), Fixtures.Model("tiny_unet_opset12_fp16"), steps: 2) with
+        {
+            DecoderPath = Fixtures.Model("tiny_vae_decoder16_opset12_fp32"),
+            ImagePath = temp.File("compare.png"),
+            Tolerance = new ValidationTolerance { NoiseRelativeL2 = 2e-2, LatentRelativeL2 = 2e-2 },
+        };
+
+        var result = await LoopValidation.RunAsync(request, null, CancellationToken.None);
+
+        Assert.True(result.Passed);
+        var png = Png.Open(File.ReadAllBytes(temp.File("compare.png")));
+        Assert.Equal((3 * 128, 128), (png.Width, png.Height));
     }
 
     [Fact]
@@ -176,24 +194,5 @@ public sealed class LoopValidationTests(ITestOutputHelper output)
     {
         using var unet = new OnnxNoisePredictor(model, new RuntimeOptions());
         return (await DenoiseLoop.RunAsync(unet, DenoiseLoopTests.FixtureSpec("lms", trajectory: false), null, CancellationToken.None)).FinalLatents;
-    }
-
-    private static Tensor Crop8(Tensor latents)
-    {
-        var v = latents.ToDoubleArray();
-        var (c, h, w) = ((int)latents.Dims[1], (int)latents.Dims[2], (int)latents.Dims[3]);
-        var crop = new float[c * 8 * 8];
-        for (var k = 0; k < c; k++)
-        {
-            for (var y = 0; y < 8; y++)
-            {
-                for (var x = 0; x < 8; x++)
-                {
-                    crop[(k * 64) + (y * 8) + x] = (float)v[(k * h * w) + (y * w) + x];
-                }
-            }
-        }
-
-        return Tensor.FromFloats([1, c, 8, 8], crop);
     }
 }

@@ -152,51 +152,69 @@ public sealed class SymbolicShapeFoldingPassTests(ITestOutputHelper log)
         Assert.Equal(["Relu", "Neg"], m.Ops);
     }
 
-    [Fact]
-    public void Dynamic_unet_optimizes_without_pinning_and_keeps_every_dynamic_dim_and_name()
+    /// <summary>The dynamic exports: the article's (ATen), and one of other sizes (32/32/32/64 channels: 2 channels per
+    /// GroupNorm group and 1×1 shortcut convolutions where they change; 4 heads, cross-attention 40), by PyTorch 2.11.</summary>
+    public static TheoryData<string> DynamicExports => [Dynamic, "tiny_unet_dyn12_fp16_c32-64h4"];
+
+    [Theory]
+    [MemberData(nameof(DynamicExports))]
+    public void Dynamic_unet_optimizes_without_pinning_and_keeps_every_dynamic_dim_and_name(string fixture)
     {
-        using var model = OnnxReader.Load(Fixtures.Model(Dynamic));
+        using var model = OnnxReader.Load(Fixtures.Model(fixture));
         var signature = model.Graph.Inputs.Concat(model.Graph.Outputs).Select(v => v.Type!.ToString()).ToList();
 
         var report = Optimizer.Optimize(model, new OptimizeOptions { ValidateEveryPass = true });
 
-        log.WriteLine($"{Dynamic}: {report.Before.Nodes} → {report.After.Nodes} nodes; {string.Join("; ", report.Notes)}");
+        log.WriteLine($"{fixture}: {report.Before.Nodes} → {report.After.Nodes} nodes; {string.Join("; ", report.Notes)}");
         Assert.InRange(report.After.Nodes, 1, 1800);
         Assert.Equal(signature, model.Graph.Inputs.Concat(model.Graph.Outputs).Select(v => v.Type!.ToString()).ToList());
         Assert.Contains("batch", signature[0], StringComparison.Ordinal);
         using var temp = Fixtures.Temp();
         OnnxWriter.Save(model, temp.File("model.onnx"));
-        var dir = Fixtures.Dir(Dynamic);
+        var dir = Fixtures.Dir(fixture);
         var output = OrtRunner.Run(temp.File("model.onnx"), OrtRunner.TestInputs(dir))[0];
         Assert.InRange(OrtRunner.RelativeL2(output, OrtRunner.TestOutput(dir)), 0, 2e-3);
     }
 
-    /// <summary>The original needs ATen, which no runtime runs: the reference is the export with only that rewrite.</summary>
-    [Fact]
-    public void Optimized_dynamic_unet_matches_the_export_at_several_batches_and_latent_sizes()
+    /// <summary>Four shapes each. At an 8×8 latent the bottleneck is 1×1, and where a GroupNorm group holds 2
+    /// channels it normalizes 2 values: the fp16 export itself is then 2e-2 off its fp32 twin (measured: the fp32
+    /// optimized model stays within 1.5e-6 of the fp32 export there, the fp16 one moves 1e-3 from the fp16 export),
+    /// so 2e-3 of fp16 rounding is only a fair bound from 16×16 up for the 2-channel-group export.</summary>
+    public static TheoryData<string, (int Batch, int Size, int Sequence)[]> DynamicExportShapes => new()
+    {
+        { Dynamic, [(1, 16, 77), (2, 24, 77), (4, 32, 12), (2, 8, 5)] },
+        { "tiny_unet_dyn12_fp16_c32-64h4", [(1, 16, 77), (2, 24, 77), (4, 32, 12), (2, 16, 5)] },
+    };
+
+    /// <summary>The ATen original needs a rewrite no runtime does for it: the reference is the export with only the rewrite rules.</summary>
+    [Theory]
+    [MemberData(nameof(DynamicExportShapes))]
+    public void Optimized_dynamic_unet_matches_the_export_at_several_batches_and_latent_sizes(string fixture, (int Batch, int Size, int Sequence)[] shapes)
     {
         using var temp = Fixtures.Temp();
-        using (var reference = OnnxReader.Load(Fixtures.Model(Dynamic)))
+        long crossAttention;
+        using (var reference = OnnxReader.Load(Fixtures.Model(fixture)))
         {
+            crossAttention = reference.Graph.Inputs[2].Type!.Shape![2].Value!.Value;
             Optimizer.Optimize(reference, new OptimizeOptions { Passes = ["rewrite-rules"] });
             OnnxWriter.Save(reference, temp.File("reference.onnx"));
         }
 
-        using (var optimized = OnnxReader.Load(Fixtures.Model(Dynamic)))
+        using (var optimized = OnnxReader.Load(Fixtures.Model(fixture)))
         {
             Optimizer.Optimize(optimized);
             OnnxWriter.Save(optimized, temp.File("optimized.onnx"));
         }
 
-        var timestep = OrtRunner.TestInputs(Fixtures.Dir(Dynamic))[1];
+        var timestep = OrtRunner.TestInputs(Fixtures.Dir(fixture))[1];
         var seed = 11;
-        foreach (var (batch, size, sequence) in new[] { (1, 16, 77), (2, 24, 77), (4, 32, 12), (2, 8, 5) })
+        foreach (var (batch, size, sequence) in shapes)
         {
             var inputs = new[]
             {
                 OrtRunner.Convert(OrtRunner.RandomFloats([batch, 4, size, size], seed++), DataType.Float16),
                 timestep,
-                OrtRunner.Convert(OrtRunner.RandomFloats([batch, sequence, 32], seed++), DataType.Float16),
+                OrtRunner.Convert(OrtRunner.RandomFloats([batch, sequence, crossAttention], seed++), DataType.Float16),
             };
             var expected = OrtRunner.Run(temp.File("reference.onnx"), inputs)[0];
             var actual = OrtRunner.Run(temp.File("optimized.onnx"), inputs)[0];
