@@ -100,16 +100,16 @@ public sealed class FullSizeDynamicShapeTests(ITestOutputHelper log)
             Assert.Equal(Compute(staticReport), Compute(report));
             Assert.Equal(0, staticReport.After.OpCensus.GetValueOrDefault("Shape"));
 
-            // each Shape feeds one Gather that is the shape argument of a Reshape or Expand that no constant can say
+            // each Shape is the shape argument of a Reshape or Expand that no constant can say, directly or through one Gather
             var shapes = model.Graph.Nodes.Where(n => n.Is("Shape")).ToList();
-            Assert.Equal(shapes.Count, report.After.OpCensus.GetValueOrDefault("Gather"));
+            Assert.NotEmpty(shapes);
             foreach (var shape in shapes)
             {
-                var gather = Assert.Single(shape.Outputs[0].Uses).Node;
-                Assert.True(gather.Is("Gather"), gather.ToString());
-                Assert.All(gather.Outputs[0].Uses, u => Assert.True(u.Node.OpType is "Reshape" or "Expand" && u.Index == 1, u.Node.ToString()));
-                foreach (var use in gather.Outputs[0].Uses)
+                var readers = shape.Outputs[0].Uses.SelectMany(u => u.Node.Is("Gather") && u.Index == 0 ? u.Node.Outputs[0].Uses : [u]).ToList();
+                Assert.NotEmpty(readers);
+                foreach (var use in readers)
                 {
+                    Assert.True(use.Node.OpType is "Reshape" or "Expand" && use.Index == 1, use.Node.ToString());
                     var input = GraphDims(use.Node.Input(0)!);
                     var output = GraphDims(use.Node.Outputs[0]);
                     // dims that vary and are no copy of the input's at the same place: a constant target has one -1 for one of them
@@ -117,6 +117,8 @@ public sealed class FullSizeDynamicShapeTests(ITestOutputHelper log)
                     Assert.True(use.Node.OpType == "Expand" ? varying >= 1 : varying >= 2, $"{use.Node}: {string.Join(",", output.Select(d => d.Text))} from {string.Join(",", input.Select(d => d.Text))}");
                 }
             }
+
+            Assert.All(model.Graph.Nodes.Where(n => n.Is("Gather")), g => Assert.True(g.Input(0)?.Producer?.Is("Shape"), g.ToString()));
 
             // the signature keeps every dynamic dim and its name
             Assert.Equal(["float16[batch,4,height,width]", "float16[1]", "float16[batch,sequence,768]"], model.Graph.Inputs.Select(v => v.Type!.ToString()));

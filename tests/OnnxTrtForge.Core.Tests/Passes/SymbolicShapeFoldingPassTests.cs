@@ -70,11 +70,13 @@ public sealed class SymbolicShapeFoldingPassTests(ITestOutputHelper log)
         Assert.False(new SymbolicShapeFoldingPass().Run(m.Model).Modified);
     }
 
-    [Fact]
-    public void Attention_output_back_to_the_image_layout_reads_every_dim_from_one_shape_without_a_concat()
+    /// <summary>
+    /// x [batch, 16, h, w] → tokens [batch, h*w, 16] → Relu → Reshape(·, [batch, h, w, 16]) as exporters compute it
+    /// from Shape(x) → then <paramref name="after"/> (a Transpose by <paramref name="perm"/>, default to [batch, 16, h, w]):
+    /// h and w vary apart, so no constant with one -1 says the target.
+    /// </summary>
+    private static (TinyModel Model, Value X) TokensBackToImage(string after, long[]? perm = null)
     {
-        // x [batch, 16, h, w] → tokens [batch, h*w, 16] → Reshape(·, [batch, h, w, 16]) → Transpose to [batch, 16, h, w]:
-        // h and w vary independently, so one -1 cannot say the target; all four are dims of x, in another order
         var m = new TinyModel(12);
         var x = m.Graph.AddInput("x", TypeInfo.OfTensor(DataType.Float, [Dim.Symbol("batch"), Dim.Of(16), Dim.Symbol("h"), Dim.Symbol("w")]));
         var nhwc = m.Op("Transpose", [x], Attribute.IntList("perm", [0, 2, 3, 1])).Outputs[0];
@@ -84,10 +86,44 @@ public sealed class SymbolicShapeFoldingPassTests(ITestOutputHelper log)
         var parts = new[] { 0L, 2, 3 }.Select(i => m.Op("Unsqueeze", [m.Op("Gather", [shape, m.Const(Tensor.Scalar(i), "i" + i)], Attribute.Int("axis", 0)).Outputs[0]], Attribute.IntList("axes", [0])).Outputs[0]);
         var target = m.Op("Concat", [.. parts, m.Int64s("c", 16)], Attribute.Int("axis", 0)).Outputs[0];
         var image = m.Op("Reshape", [mixed, target]).Outputs[0];
-        var y = m.Op("Transpose", [image], Attribute.IntList("perm", [0, 3, 1, 2])).Outputs[0];
-        y.Type = x.Type;
-        m.Graph.Outputs.Add(y);
-        var inputs = new long[][] { [1, 16, 4, 4], [2, 16, 3, 5], [3, 16, 6, 2] }.Select((d, i) => new[] { OrtRunner.RandomFloats(d, 30 + i) }).ToList();
+        var y = after == "Transpose" ? m.Op("Transpose", [image], Attribute.IntList("perm", perm ?? [0, 3, 1, 2])).Outputs[0] : m.Op(after, [image]).Outputs[0];
+        m.Graph.Outputs.Add(m.Op("Neg", [y]).Outputs[0]);
+        return (m, x);
+    }
+
+    private static readonly long[][] ImageShapes = [[1, 16, 4, 4], [2, 16, 3, 5], [3, 16, 6, 2]];
+
+    [Fact]
+    public void Attention_output_back_to_the_image_layout_transposes_first_and_reshapes_to_the_shape_of_the_block_input()
+    {
+        var (m, x) = TokensBackToImage("Transpose");
+        var inputs = ImageShapes.Select((d, i) => new[] { OrtRunner.RandomFloats(d, 30 + i) }).ToList();
+        var before = inputs.Select(m.RunOrt).ToList();
+
+        new ShapeInferencePass().Run(m.Model);
+        var result = new SymbolicShapeFoldingPass().Run(m.Model);
+        new DeadNodeEliminationPass().Run(m.Model);
+
+        // Reshape [N,h*w,16] → [N,h,w,16] → Transpose [N,16,h,w] is Transpose [N,16,h*w] → Reshape to x's own shape
+        Assert.Equal(1, result.Counters["reshape-transpose-swapped"]);
+        Assert.Equal(["Transpose", "Reshape", "Relu", "Shape", "Transpose", "Reshape", "Neg"], m.Ops);
+        var moved = m.Graph.Nodes[4];
+        Assert.Equal([0L, 2, 1], moved.GetInts("perm")!.ToArray());
+        Assert.Same(x, m.Graph.Nodes[5].Input(1)!.Producer!.Input(0));
+        Assert.Contains(result.Notes, n => n.StartsWith("read at run time (1): Reshape target", StringComparison.Ordinal));
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            TinyModel.AssertSame(before[i], m.RunOrt(inputs[i]));
+        }
+
+        Assert.False(new SymbolicShapeFoldingPass().Run(m.Model).Modified);
+    }
+
+    [Fact]
+    public void A_reshape_target_made_of_one_tensors_dims_in_another_order_reads_them_through_one_shape_and_gather_without_a_concat()
+    {
+        var (m, x) = TokensBackToImage("Sigmoid");
+        var inputs = ImageShapes.Select((d, i) => new[] { OrtRunner.RandomFloats(d, 40 + i) }).ToList();
         var before = inputs.Select(m.RunOrt).ToList();
 
         new ShapeInferencePass().Run(m.Model);
@@ -95,7 +131,8 @@ public sealed class SymbolicShapeFoldingPassTests(ITestOutputHelper log)
         new DeadNodeEliminationPass().Run(m.Model);
 
         Assert.Equal(1, result.Counters["shape-paths-rebuilt"]);
-        Assert.Equal(["Transpose", "Reshape", "Relu", "Shape", "Gather", "Reshape", "Transpose"], m.Ops);
+        Assert.Equal(0, result.Counters["reshape-transpose-swapped"]);
+        Assert.Equal(["Transpose", "Reshape", "Relu", "Shape", "Gather", "Reshape", "Sigmoid", "Neg"], m.Ops);
         var gather = m.Graph.Nodes.Single(n => n.OpType == "Gather");
         Assert.Same(x, gather.Input(0)!.Producer!.Input(0));
         Assert.Equal([0L, 2, 3, 1], gather.Input(1)!.Initializer!.ToInt64Array());
@@ -105,6 +142,26 @@ public sealed class SymbolicShapeFoldingPassTests(ITestOutputHelper log)
         }
 
         Assert.False(new SymbolicShapeFoldingPass().Run(m.Model).Modified);
+    }
+
+    [Fact]
+    public void A_reshape_whose_split_axes_the_transpose_reorders_is_not_swapped()
+    {
+        // [N, h*w, 16] → [N, h, w, 16] → Transpose(0,2,1,3) → [N, w, h, 16]: no transpose of [N, h*w, 16] gives that order
+        var (m, _) = TokensBackToImage("Transpose", [0, 2, 1, 3]);
+        var inputs = ImageShapes.Select((d, i) => new[] { OrtRunner.RandomFloats(d, 50 + i) }).ToList();
+        var before = inputs.Select(m.RunOrt).ToList();
+
+        new ShapeInferencePass().Run(m.Model);
+        var result = new SymbolicShapeFoldingPass().Run(m.Model);
+        new DeadNodeEliminationPass().Run(m.Model);
+
+        Assert.Equal(0, result.Counters["reshape-transpose-swapped"]);
+        Assert.Equal(["Transpose", "Reshape", "Relu", "Shape", "Gather", "Reshape", "Transpose", "Neg"], m.Ops);
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            TinyModel.AssertSame(before[i], m.RunOrt(inputs[i]));
+        }
     }
 
     [Fact]
