@@ -9,6 +9,13 @@ namespace OnnxTrtForge.Core.Passes;
 /// InstanceNormalization on the original tensor with scale s·γ and bias b·γ+β (s, b: the InstanceNorm's
 /// own per-group scale and bias). Within fp32 rounding; exact when s = 1 and b = 0, as exporters emit.
 /// The batch and spatial dims may be symbolic; the channel count must be a size.
+/// <para>
+/// With several channels per group and two or more symbolic spatial dims (a dynamic height and width),
+/// the norm stays but is regrouped: x [N,C,H,W] → [N,G,(C/G)·H,W] (target [0,G,-1,0]) instead of
+/// [N,G,(C/G)·H·W]. InstanceNormalization normalizes each (n, g) over all its trailing dims, so how they
+/// are split does not matter, and the Reshape back to x's shape becomes the constant [0,C,-1,0]
+/// (fold-symbolic-shapes), where [N,G,-1] needs Shape(x) at run time. Exact for every value of the symbols.
+/// </para>
 /// </summary>
 public sealed class GroupNormAsInstanceNormPass : IGraphPass
 {
@@ -22,7 +29,7 @@ public sealed class GroupNormAsInstanceNormPass : IGraphPass
             return GraphEdits.SkippedForSubgraphs;
         }
 
-        long fused = 0, affine = 0;
+        long fused = 0, affine = 0, regrouped = 0;
         foreach (var norm in graph.Nodes.Where(n => n.Is("InstanceNormalization")).ToList())
         {
             if (TryFuse(graph, norm, out var withAffine))
@@ -30,11 +37,15 @@ public sealed class GroupNormAsInstanceNormPass : IGraphPass
                 fused++;
                 affine += withAffine;
             }
+            else if (TryRegroup(graph, norm))
+            {
+                regrouped++;
+            }
         }
 
-        return new PassResult(fused > 0)
+        return new PassResult(fused + regrouped > 0)
         {
-            Counters = new Dictionary<string, long> { ["group-norms"] = fused, ["affine-folded"] = affine },
+            Counters = new Dictionary<string, long> { ["group-norms"] = fused, ["affine-folded"] = affine, ["regrouped-keeping-trailing-dims"] = regrouped },
         };
     }
 
@@ -121,6 +132,44 @@ public sealed class GroupNormAsInstanceNormPass : IGraphPass
             GraphEdits.RemoveIfDead(graph, node);
         }
 
+        return true;
+    }
+
+    /// <summary>
+    /// Reshape(x [N,C,D1,...,Dk], [N,G,-1]) → InstanceNormalization → read only by Reshapes becomes
+    /// Reshape(x, [0,G,-1,0,...,0]) keeping D2..Dk, when at least two of D1..Dk are symbolic (otherwise the
+    /// Reshape back is a constant already). The norm sees the same elements per (n, g) in the same order.
+    /// </summary>
+    private static bool TryRegroup(Graph graph, Node norm)
+    {
+        if (norm.Input(0) is not { Producer: { } reshapeIn } grouped || !reshapeIn.Is("Reshape") || reshapeIn.GetInt("allowzero", 0) != 0
+            || GraphEdits.SoleUser(graph, grouped) is null || reshapeIn.Input(0) is not { } x
+            || GraphEdits.SymbolicDims(x) is not { Length: >= 4 } xDims || GraphEdits.SymbolicDims(grouped) is not { Length: 3 } groupedDims
+            || groupedDims[0] != xDims[0] || xDims[1].Constant is not { } channels || groupedDims[1].Constant is not { } groups
+            || groups <= 0 || channels % groups != 0 || xDims.Skip(2).Count(d => !d.IsConstant) < 2)
+        {
+            return false;
+        }
+
+        // the norm's output changes rank: only Reshapes (which read the elements in order, whatever the dims) may read it
+        var normOut = norm.Outputs[0];
+        if (graph.Outputs.Contains(normOut) || normOut.Uses.Count == 0 || normOut.Uses.Any(u => !u.Node.Is("Reshape") || u.Index != 0))
+        {
+            return false;
+        }
+
+        if (DimExpr.Multiply(DimExpr.Const(channels / groups), xDims[2]) is not { } merged)
+        {
+            return false;
+        }
+
+        var target = new long[xDims.Length];
+        target[1] = groups;
+        target[2] = -1;
+        reshapeIn.SetInput(1, graph.AddInitializer(Tensor.FromInt64s([target.Length], target), graph.Names.Fresh("group_norm_shape")));
+        var dims = new[] { xDims[0], groupedDims[1], merged }.Concat(xDims.Skip(3)).Select(d => Dim.Of(d)).ToArray();
+        grouped.Type = TypeInfo.OfTensor(grouped.Type!.ElementType, dims);
+        normOut.Type = TypeInfo.OfTensor(normOut.Type?.ElementType ?? grouped.Type.ElementType, dims);
         return true;
     }
 

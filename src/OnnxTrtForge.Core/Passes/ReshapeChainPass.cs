@@ -7,7 +7,8 @@ namespace OnnxTrtForge.Core.Passes;
 /// <summary>
 /// Shortens layout chains: a reshape-like op (Reshape, Unsqueeze, Squeeze, Flatten) whose result has
 /// the input's static shape goes; two in a row become one (Unsqueeze∘Unsqueeze stays an Unsqueeze, the
-/// rest a Reshape to the static result shape); Transpose∘Transpose becomes one Transpose of the composed
+/// rest a Reshape to the static result shape; two Unsqueezes merge by their axes alone, so also over
+/// symbolic dims); Transpose∘Transpose becomes one Transpose of the composed
 /// permutation, and an identity permutation goes. Pure data movement, so bit-exact.
 /// </summary>
 public sealed class ReshapeChainPass : IGraphPass
@@ -44,6 +45,12 @@ public sealed class ReshapeChainPass : IGraphPass
                 }
                 else if (outDims is not null && input.Producer is { } inner && inner.IsOnnxDomain && ReshapeLike.Contains(inner.OpType)
                     && inner.Input(0) is { } source && GraphEdits.SoleUser(graph, input) is not null && MergeReshapes(graph, inner, node, source, outDims, opset))
+                {
+                    reshapes++;
+                }
+                else if (node.OpType == "Unsqueeze" && input.Producer is { } first && first.Is("Unsqueeze") && first.Input(0) is { } origin
+                    && GraphEdits.SoleUser(graph, input) is not null && ComposedUnsqueezeAxes(first, node, origin, opset) is { } axes
+                    && Replace(graph, node, first, "Unsqueeze", origin, axes, opset))
                 {
                     reshapes++;
                 }
@@ -146,6 +153,40 @@ public sealed class ReshapeChainPass : IGraphPass
 
         GraphEdits.RemoveIfDead(graph, inner);
         return true;
+    }
+
+    /// <summary>
+    /// The axes of one Unsqueeze doing Unsqueeze(Unsqueeze(x, a1), a2), from the axes and x's rank alone:
+    /// a2 (normalized to the final rank) plus, for each axis of a1 (normalized to the middle rank), the
+    /// final position of that middle axis. Null when an axes list or the rank is unknown or invalid.
+    /// </summary>
+    private static long[]? ComposedUnsqueezeAxes(Node inner, Node outer, Value source, long opset)
+    {
+        if (source.Type?.Shape is not { } shape)
+        {
+            return null;
+        }
+
+        long[]? Constant(Node node, int i) => GraphEdits.SmallConstant(node.Input(i)) is { } t && t.Type == DataType.Int64 ? t.AsLongs() : null;
+        var a1 = OpArguments.SqueezeAxes(inner, opset, i => Constant(inner, i)).Values;
+        var a2 = OpArguments.SqueezeAxes(outer, opset, i => Constant(outer, i)).Values;
+        var middle = shape.Count + (a1?.Length ?? 0);
+        var final = middle + (a2?.Length ?? 0);
+        if (a1 is not { Length: > 0 } || a2 is not { Length: > 0 } || Normalize(a1, middle) is not { } first || Normalize(a2, final) is not { } second)
+        {
+            return null;
+        }
+
+        // the final positions not inserted by the outer Unsqueeze hold the middle axes, in order
+        var kept = Enumerable.Range(0, final).Where(i => !second.Contains(i)).ToArray();
+        return second.Concat(first.Select(a => (long)kept[a])).Order().ToArray();
+    }
+
+    /// <summary>Axes in [-rank, rank) as sorted non-negative positions; null when one is out of range or repeated.</summary>
+    private static long[]? Normalize(long[] axes, int rank)
+    {
+        var result = axes.Select(a => a < 0 ? a + rank : a).Order().ToArray();
+        return result.Any(a => a < 0 || a >= rank) || result.Distinct().Count() != result.Length ? null : result;
     }
 
     /// <summary>The output axes that are inserted 1s when <paramref name="result"/> is <paramref name="source"/> with 1s added; null when it is not.</summary>

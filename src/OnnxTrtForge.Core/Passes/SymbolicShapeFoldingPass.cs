@@ -38,7 +38,7 @@ public sealed class SymbolicShapeFoldingPass : IGraphPass
         var cache = new Dictionary<Value, HostTensor?>();
         var tracker = new ShapeValueTracker();
         var order = Graph.TopologicalOrder(graph.Nodes) ?? graph.Nodes.ToList();
-        long targets = 0, removed = 0, expands = 0, paths = 0, merged = 0;
+        long targets = 0, removed = 0, expands = 0, paths = 0, merged = 0, swapped = 0;
         var unproven = new SortedDictionary<string, (long Count, string Example)>(StringComparer.Ordinal);
         void Unproven(string reason, Node node, string detail)
         {
@@ -79,6 +79,17 @@ public sealed class SymbolicShapeFoldingPass : IGraphPass
                         else if (target.Producer is { OpType: "Shape" } direct && direct.Attributes.Count == 0)
                         {
                             // Reshape(x, Shape(y)): already the smallest form
+                        }
+                        else if (SwapWithTranspose(graph, node, Sources(graph, node, target), tracker, opset))
+                        {
+                            swapped++;
+                            break;
+                        }
+                        else if (Rebuild(graph, node, 1, value.Elements, tracker, opset, Sources(graph, node, target), gatherOnly: true) is { } gathered)
+                        {
+                            // every dim, sizes included, is a dim of one measured tensor: Shape → Gather, no Concat
+                            Infer(node, opset, cache, tracker);
+                            paths += gathered ? 1 : 0;
                         }
                         else if (ReshapePath(node, ShapeInference.SymShape(data), value.Elements) is { } path && Rebuild(graph, node, 1, path, tracker, opset, Sources(graph, node, target)) is { } built)
                         {
@@ -142,14 +153,33 @@ public sealed class SymbolicShapeFoldingPass : IGraphPass
             }
         }
 
-        if (paths + expands > 0 && Graph.TopologicalOrder(graph.Nodes) is { } sorted && !sorted.SequenceEqual(graph.Nodes))
+        if (paths + expands + swapped > 0 && Graph.TopologicalOrder(graph.Nodes) is { } sorted && !sorted.SequenceEqual(graph.Nodes))
         {
             // new Shape paths sit just before their reader; keep the list in topological order
             graph.SortTopologically();
         }
 
-        var notes = unproven.Select(p => $"left symbolic ({p.Value.Count.ToString(CultureInfo.InvariantCulture)}): {p.Key}, e.g. {p.Value.Example}").ToList();
-        return new PassResult(targets + removed + expands + paths + merged > 0)
+        // what stays at run time although every dim is known: sizes that vary apart, which no constant can say
+        var runtime = new SortedDictionary<string, (long Count, string Example)>(StringComparer.Ordinal);
+        foreach (var node in graph.Nodes)
+        {
+            var (slot, reason) = node.OpType switch
+            {
+                "Reshape" => (1, "Reshape target with two or more dims that vary apart and copy no input dim (a constant has one -1)"),
+                "Expand" => (1, "Expand size with a dim that varies and that the data does not have"),
+                "ConstantOfShape" => (0, "ConstantOfShape shape with a dim that varies"),
+                _ => (-1, ""),
+            };
+            if (slot >= 0 && node.IsOnnxDomain && node.Input(slot) is { IsInitializer: false } argument && tracker.Get(argument) is { Symbolic: true, Scalar: false } value)
+            {
+                var (count, example) = runtime.GetValueOrDefault(reason, (0, $"node '{node.Name}': {ShapeInference.Format(value.Elements)}"));
+                runtime[reason] = (count + 1, example);
+            }
+        }
+
+        var notes = unproven.Select(p => $"left symbolic ({p.Value.Count.ToString(CultureInfo.InvariantCulture)}): {p.Key}, e.g. {p.Value.Example}")
+            .Concat(runtime.Select(p => $"read at run time ({p.Value.Count.ToString(CultureInfo.InvariantCulture)}): {p.Key}, e.g. {p.Value.Example}")).ToList();
+        return new PassResult(targets + removed + expands + paths + merged + swapped > 0)
         {
             Counters = new Dictionary<string, long>
             {
@@ -158,7 +188,9 @@ public sealed class SymbolicShapeFoldingPass : IGraphPass
                 ["reshapes-merged"] = merged,
                 ["expands-simplified"] = expands,
                 ["shape-paths-rebuilt"] = paths,
+                ["reshape-transpose-swapped"] = swapped,
                 ["unproven"] = unproven.Values.Sum(v => v.Count),
+                ["read-at-run-time"] = runtime.Values.Sum(v => v.Count),
             },
             Notes = notes,
         };
@@ -321,6 +353,113 @@ public sealed class SymbolicShapeFoldingPass : IGraphPass
         return true;
     }
 
+    /// <summary>
+    /// Reshape(y, S) → Transpose(perm) where the Reshape splits one axis of y into consecutive axes that the
+    /// Transpose keeps together and in order (an attention output [N, H·W, C] → [N, H, W, C] → [N, C, H, W])
+    /// becomes Transpose(y, perm') → Reshape to the Transpose's result, whose target is then a constant or the
+    /// Shape of a tensor measured before that has exactly those dims: the same elements in the same order,
+    /// for every value of the symbols. Only where that target exists (no Gather or Concat left).
+    /// </summary>
+    private static bool SwapWithTranspose(Graph graph, Node reshape, List<Value> sources, ShapeValueTracker tracker, long opset)
+    {
+        var middle = reshape.Outputs[0];
+        if (reshape.GetInt("allowzero", 0) != 0 || GraphEdits.SoleUser(graph, middle) is not { } transpose || !transpose.Is("Transpose")
+            || graph.Outputs.Contains(transpose.Outputs[0]) || reshape.Input(0) is not { } y
+            || GraphEdits.SymbolicDims(y) is not { } from || GraphEdits.SymbolicDims(middle) is not { } split || split.Length <= from.Length)
+        {
+            return false;
+        }
+
+        var perm = transpose.GetInts("perm")?.ToArray() ?? Enumerable.Range(0, split.Length).Reverse().Select(i => (long)i).ToArray();
+        if (perm.Length != split.Length || Groups(from, split) is not { } group)
+        {
+            return false;
+        }
+
+        // the output axes of each input axis must stay together and in order
+        var order = new List<int>();
+        for (var i = 0; i < perm.Length; i++)
+        {
+            var g = group[perm[i]];
+            if (order.Count > 0 && order[^1] == g)
+            {
+                if (perm[i] != perm[i - 1] + 1)
+                {
+                    return false;
+                }
+
+                continue;
+            }
+
+            if (order.Contains(g) || (perm[i] > 0 && group[perm[i] - 1] == g))
+            {
+                return false;
+            }
+
+            order.Add(g);
+        }
+
+        var result = perm.Select(p => split[p]).ToArray();
+        var permuted = order.Select(g => from[g]).ToArray();
+        Value shape;
+        if (ReshapeConstant(reshape, permuted, result, out _) is { } constant)
+        {
+            shape = graph.AddInitializer(Tensor.FromInt64s([constant.Length], constant), reshape.Name + "_shape");
+        }
+        else if (sources.FirstOrDefault(v => GraphEdits.SymbolicDims(v) is { } d && d.SequenceEqual(result)) is { } measured)
+        {
+            var measure = graph.Create("Shape", [measured], anchor: reshape, nameHint: Hint);
+            shape = measure.Outputs[0];
+            shape.Type = TypeInfo.OfTensor(DataType.Int64, [result.Length]);
+            tracker.Propagate(measure, opset);
+        }
+        else
+        {
+            return false;
+        }
+
+        var moved = graph.Create("Transpose", [y], attributes: [Ir.Attribute.IntList("perm", order.Select(g => (long)g).ToArray())], anchor: reshape, nameHint: Hint);
+        moved.Outputs[0].Type = TypeInfo.OfTensor(y.Type!.ElementType, permuted.Select(d => Dim.Of(d)).ToArray());
+        var replacement = graph.Create("Reshape", [moved.Outputs[0], shape], anchor: reshape, nameHint: Hint);
+        replacement.Outputs[0].Type = transpose.Outputs[0].Type;
+        GraphEdits.Bypass(graph, transpose, transpose.Outputs[0], replacement.Outputs[0]);
+        GraphEdits.RemoveIfDead(graph, reshape);
+        return true;
+    }
+
+    /// <summary>
+    /// For a reshape from <paramref name="from"/> to <paramref name="to"/> that only splits axes, the input
+    /// axis each output axis comes from (consecutive output axes whose product is the input's dim); null
+    /// when the dims cannot be grouped so for every value of the symbols.
+    /// </summary>
+    private static int[]? Groups(DimExpr[] from, DimExpr[] to)
+    {
+        var group = new int[to.Length];
+        var j = 0;
+        for (var i = 0; i < from.Length; i++)
+        {
+            var start = j;
+            DimExpr? product = DimExpr.Const(1);
+            while (j < to.Length && product is not null)
+            {
+                product = DimExpr.Multiply(product, to[j]);
+                group[j++] = i;
+                if (product == from[i])
+                {
+                    break;
+                }
+            }
+
+            // a size-1 axis inside a split could as well belong to the neighbouring group: left alone
+            if (product is null || product != from[i] || (j - start > 1 && to[start..j].Any(d => d.Constant == 1)))
+            {
+                return null;
+            }
+        }
+
+        return j == to.Length ? group : null;
+    }
+
     /// <summary>An Expand size with 1 wherever the data already has the requested dim (broadcasting keeps it).</summary>
     private static DimExpr?[] ExpandSize(DimExpr?[]? data, DimExpr?[] size)
     {
@@ -347,8 +486,10 @@ public sealed class SymbolicShapeFoldingPass : IGraphPass
     /// Replaces the shape argument at <paramref name="slot"/> with a constant, or with the smallest path
     /// that reads the symbolic dims from one graph input (Shape → Gather, Concat'ed with the sizes).
     /// True when rebuilt, false when already minimal, null when a dim has no graph input to read it from.
+    /// With <paramref name="gatherOnly"/>, sizes too must be dims of the source (one Shape → Gather, no Concat
+    /// of constants), else null.
     /// </summary>
-    private static bool? Rebuild(Graph graph, Node node, int slot, DimExpr?[] elements, ShapeValueTracker tracker, long opset, IEnumerable<Value> sources)
+    private static bool? Rebuild(Graph graph, Node node, int slot, DimExpr?[] elements, ShapeValueTracker tracker, long opset, IEnumerable<Value> sources, bool gatherOnly = false)
     {
         var argument = node.Input(slot)!;
         if (argument.Producer is { } producer && producer.Name.StartsWith(Hint, StringComparison.Ordinal))
@@ -375,6 +516,15 @@ public sealed class SymbolicShapeFoldingPass : IGraphPass
             for (var i = 0; i < elements.Length && ok; i++)
             {
                 var e = elements[i]!;
+                if (gatherOnly)
+                {
+                    // a size must be read from a dim that is that size for every value of the symbols
+                    var found = e.Constant is not <= 0 ? Array.FindIndex(dims, d => d == e) : -1;
+                    ok = found >= 0;
+                    indices[i] = found;
+                    continue;
+                }
+
                 if (e.Constant is { } c)
                 {
                     indices[i] = dims.Length + constants.Count;

@@ -49,4 +49,70 @@ public sealed class GroupNormAsInstanceNormPassTests
         Assert.False(new GroupNormAsInstanceNormPass().Run(m.Model).Modified);
         Assert.Equal(6, m.Ops.Count);
     }
+
+    /// <summary>
+    /// The exporter's GroupNorm over x [batch, channels, height, width] with every size read at run time:
+    /// Shape(x) → Gather(0) → Unsqueeze → Concat(·, [G], [-1]) → Reshape → InstanceNorm → Reshape(·, Shape(x)) → Mul γ → Add β.
+    /// </summary>
+    private static (TinyModel Model, Node GroupReshape) DynamicGroupNorm(int channels, int groups)
+    {
+        var m = new TinyModel(12);
+        var x = m.Graph.AddInput("x", TypeInfo.OfTensor(DataType.Float, [Dim.Symbol("batch"), Dim.Of(channels), Dim.Symbol("height"), Dim.Symbol("width")]));
+        var shape = m.Op("Shape", [x]).Outputs[0];
+        var batch = m.Op("Gather", [shape, m.Const(Tensor.Scalar(0), "i0")], Attribute.Int("axis", 0)).Outputs[0];
+        var n = m.Op("Unsqueeze", [batch], Attribute.IntList("axes", [0])).Outputs[0];
+        var target = m.Op("Concat", [n, m.Int64s("g", groups), m.Int64s("rest", -1)], Attribute.Int("axis", 0)).Outputs[0];
+        var grouped = m.Op("Reshape", [x, target]);
+        var ones = Enumerable.Repeat(1f, groups).ToArray();
+        var norm = m.Op("InstanceNormalization", [grouped.Outputs[0], m.Floats("s", [groups], ones), m.Floats("b", [groups], new float[groups])], Attribute.Float("epsilon", 1e-5f));
+        var back = m.Op("Reshape", [norm.Outputs[0], m.Op("Shape", [x]).Outputs[0]]);
+        var rng = new Random(3);
+        var mul = m.Op("Mul", [back.Outputs[0], m.Floats("gamma", [channels, 1, 1], Enumerable.Range(0, channels).Select(_ => (float)rng.NextDouble() + 0.5f).ToArray())]);
+        var add = m.Op("Add", [mul.Outputs[0], m.Floats("beta", [channels, 1, 1], Enumerable.Range(0, channels).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray())]);
+        var y = m.Op("Sigmoid", [add.Outputs[0]]).Outputs[0];
+        y.Type = x.Type;
+        m.Graph.Outputs.Add(y);
+        return (m, grouped);
+    }
+
+    [Fact]
+    public void A_dynamic_group_norm_with_several_channels_per_group_becomes_constant_reshapes_exact_at_every_shape()
+    {
+        var (m, _) = DynamicGroupNorm(64, 32);
+        var shapes = new long[][] { [1, 64, 8, 8], [2, 64, 5, 7], [3, 64, 16, 4], [1, 64, 1, 9] };
+        var inputs = shapes.Select((s, i) => new[] { OrtRunner.RandomFloats(s, 20 + i, 3f) }).ToList();
+        var before = inputs.Select(m.RunOrt).ToList();
+        var signature = m.Graph.Inputs.Concat(m.Graph.Outputs).Select(v => v.Type!.ToString()).ToList();
+
+        var report = Optimizer.Optimize(m.Model, new OptimizeOptions { ValidateEveryPass = true });
+
+        Assert.Equal(["Reshape", "InstanceNormalization", "Reshape", "Mul", "Add", "Sigmoid"], m.Ops);
+        var reshapes = m.Graph.Nodes.Where(n => n.OpType == "Reshape").ToList();
+        Assert.Equal([0L, 32, -1, 0], reshapes[0].Input(1)!.Initializer!.ToInt64Array());
+        Assert.Equal([0L, 64, -1, 0], reshapes[1].Input(1)!.Initializer!.ToInt64Array());
+        Assert.Contains(report.Passes, p => p.Counters.GetValueOrDefault("regrouped-keeping-trailing-dims") == 1);
+        Assert.Equal(signature, m.Graph.Inputs.Concat(m.Graph.Outputs).Select(v => v.Type!.ToString()).ToList());
+        for (var i = 0; i < shapes.Length; i++)
+        {
+            TinyModel.AssertSame(before[i], m.RunOrt(inputs[i]), 1e-5);
+        }
+    }
+
+    [Fact]
+    public void A_dynamic_group_norm_whose_normalized_value_has_another_reader_keeps_its_grouping()
+    {
+        var (m, grouped) = DynamicGroupNorm(64, 32);
+        new ShapeInferencePass().Run(m.Model);
+        var norm = m.Graph.Nodes.Single(n => n.OpType == "InstanceNormalization");
+        var extra = m.Op("ReduceMean", [norm.Outputs[0]], Attribute.IntList("axes", [2]), Attribute.Int("keepdims", 0)).Outputs[0];
+        m.Graph.Outputs.Add(extra);
+        new ShapeInferencePass().Run(m.Model);
+        var before = grouped.Outputs[0].Type!.ToString();
+
+        var result = new GroupNormAsInstanceNormPass().Run(m.Model);
+
+        Assert.False(result.Modified);
+        Assert.Equal(before, grouped.Outputs[0].Type!.ToString());
+        Assert.EndsWith("[batch,32,2*height*width]", before, StringComparison.Ordinal);
+    }
 }

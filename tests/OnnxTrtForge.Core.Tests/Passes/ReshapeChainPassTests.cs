@@ -68,6 +68,49 @@ public sealed class ReshapeChainPassTests
         TinyModel.AssertSame(before, after);
     }
 
+    [Theory]
+    [InlineData(12)]
+    [InlineData(13)]
+    public void Merges_two_unsqueezes_over_symbolic_dims_by_their_axes_alone(long opset)
+    {
+        // x [batch, 8] → Unsqueeze(-1) → Unsqueeze(0): one Unsqueeze with axes [0, 3], whatever the batch
+        var m = new TinyModel(opset);
+        var x = m.Graph.AddInput("x", TypeInfo.OfTensor(DataType.Float, [Dim.Symbol("batch"), Dim.Of(8)]));
+        var a = opset >= 13 ? m.Op("Unsqueeze", [x, m.Int64s("a1", -1)]) : m.Op("Unsqueeze", [x], Attribute.IntList("axes", [-1]));
+        var b = opset >= 13 ? m.Op("Unsqueeze", [a.Outputs[0], m.Int64s("a2", 0)]) : m.Op("Unsqueeze", [a.Outputs[0]], Attribute.IntList("axes", [0]));
+        var y = m.Op("Relu", [b.Outputs[0]]).Outputs[0];
+        y.Type = TypeInfo.OfTensor(DataType.Float, [Dim.Of(1), Dim.Symbol("batch"), Dim.Of(8), Dim.Of(1)]);
+        m.Graph.Outputs.Add(y);
+        var inputs = new[] { 1L, 3 }.Select(n => new[] { OrtRunner.RandomFloats([n, 8], (int)n) }).ToList();
+        var before = inputs.Select(m.RunOrt).ToList();
+
+        var result = new ReshapeChainPass().Run(m.Model);
+
+        Assert.Equal(1, result.Counters["reshapes-merged"]);
+        Assert.Equal(["Unsqueeze", "Relu"], m.Ops);
+        var axes = opset >= 13 ? m.Graph.Nodes[0].Input(1)!.Initializer!.ToInt64Array() : m.Graph.Nodes[0].GetInts("axes")!.ToArray();
+        Assert.Equal([0L, 3L], axes);
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            TinyModel.AssertSame(before[i], m.RunOrt(inputs[i]));
+        }
+    }
+
+    [Fact]
+    public void Keeps_two_unsqueezes_when_the_rank_of_their_input_is_unknown()
+    {
+        var m = new TinyModel(13);
+        var x = m.Graph.AddInput("x", TypeInfo.OfTensor(DataType.Float));
+        var a = m.Op("Unsqueeze", [x, m.Int64s("a1", -1)]);
+        var b = m.Op("Unsqueeze", [a.Outputs[0], m.Int64s("a2", 0)]);
+        m.Graph.Outputs.Add(b.Outputs[0]);
+
+        var result = new ReshapeChainPass().Run(m.Model);
+
+        Assert.False(result.Modified);
+        Assert.Equal(["Unsqueeze", "Unsqueeze"], m.Ops);
+    }
+
     [Fact]
     public void Composes_two_transposes_into_one()
     {

@@ -70,6 +70,100 @@ public sealed class SymbolicShapeFoldingPassTests(ITestOutputHelper log)
         Assert.False(new SymbolicShapeFoldingPass().Run(m.Model).Modified);
     }
 
+    /// <summary>
+    /// x [batch, 16, h, w] → tokens [batch, h*w, 16] → Relu → Reshape(·, [batch, h, w, 16]) as exporters compute it
+    /// from Shape(x) → then <paramref name="after"/> (a Transpose by <paramref name="perm"/>, default to [batch, 16, h, w]):
+    /// h and w vary apart, so no constant with one -1 says the target.
+    /// </summary>
+    private static (TinyModel Model, Value X) TokensBackToImage(string after, long[]? perm = null)
+    {
+        var m = new TinyModel(12);
+        var x = m.Graph.AddInput("x", TypeInfo.OfTensor(DataType.Float, [Dim.Symbol("batch"), Dim.Of(16), Dim.Symbol("h"), Dim.Symbol("w")]));
+        var nhwc = m.Op("Transpose", [x], Attribute.IntList("perm", [0, 2, 3, 1])).Outputs[0];
+        var tokens = m.Op("Reshape", [nhwc, m.Int64s("tokens", 0, -1, 16)]).Outputs[0];
+        var mixed = m.Op("Relu", [tokens]).Outputs[0];
+        var shape = m.Op("Shape", [x]).Outputs[0];
+        var parts = new[] { 0L, 2, 3 }.Select(i => m.Op("Unsqueeze", [m.Op("Gather", [shape, m.Const(Tensor.Scalar(i), "i" + i)], Attribute.Int("axis", 0)).Outputs[0]], Attribute.IntList("axes", [0])).Outputs[0]);
+        var target = m.Op("Concat", [.. parts, m.Int64s("c", 16)], Attribute.Int("axis", 0)).Outputs[0];
+        var image = m.Op("Reshape", [mixed, target]).Outputs[0];
+        var y = after == "Transpose" ? m.Op("Transpose", [image], Attribute.IntList("perm", perm ?? [0, 3, 1, 2])).Outputs[0] : m.Op(after, [image]).Outputs[0];
+        m.Graph.Outputs.Add(m.Op("Neg", [y]).Outputs[0]);
+        return (m, x);
+    }
+
+    private static readonly long[][] ImageShapes = [[1, 16, 4, 4], [2, 16, 3, 5], [3, 16, 6, 2]];
+
+    [Fact]
+    public void Attention_output_back_to_the_image_layout_transposes_first_and_reshapes_to_the_shape_of_the_block_input()
+    {
+        var (m, x) = TokensBackToImage("Transpose");
+        var inputs = ImageShapes.Select((d, i) => new[] { OrtRunner.RandomFloats(d, 30 + i) }).ToList();
+        var before = inputs.Select(m.RunOrt).ToList();
+
+        new ShapeInferencePass().Run(m.Model);
+        var result = new SymbolicShapeFoldingPass().Run(m.Model);
+        new DeadNodeEliminationPass().Run(m.Model);
+
+        // Reshape [N,h*w,16] → [N,h,w,16] → Transpose [N,16,h,w] is Transpose [N,16,h*w] → Reshape to x's own shape
+        Assert.Equal(1, result.Counters["reshape-transpose-swapped"]);
+        Assert.Equal(["Transpose", "Reshape", "Relu", "Shape", "Transpose", "Reshape", "Neg"], m.Ops);
+        var moved = m.Graph.Nodes[4];
+        Assert.Equal([0L, 2, 1], moved.GetInts("perm")!.ToArray());
+        Assert.Same(x, m.Graph.Nodes[5].Input(1)!.Producer!.Input(0));
+        Assert.Contains(result.Notes, n => n.StartsWith("read at run time (1): Reshape target", StringComparison.Ordinal));
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            TinyModel.AssertSame(before[i], m.RunOrt(inputs[i]));
+        }
+
+        Assert.False(new SymbolicShapeFoldingPass().Run(m.Model).Modified);
+    }
+
+    [Fact]
+    public void A_reshape_target_made_of_one_tensors_dims_in_another_order_reads_them_through_one_shape_and_gather_without_a_concat()
+    {
+        var (m, x) = TokensBackToImage("Sigmoid");
+        var inputs = ImageShapes.Select((d, i) => new[] { OrtRunner.RandomFloats(d, 40 + i) }).ToList();
+        var before = inputs.Select(m.RunOrt).ToList();
+
+        new ShapeInferencePass().Run(m.Model);
+        var result = new SymbolicShapeFoldingPass().Run(m.Model);
+        new DeadNodeEliminationPass().Run(m.Model);
+
+        Assert.Equal(1, result.Counters["shape-paths-rebuilt"]);
+        Assert.Equal(0, result.Counters["reshape-transpose-swapped"]);
+        Assert.Equal(["Transpose", "Reshape", "Relu", "Shape", "Gather", "Reshape", "Sigmoid", "Neg"], m.Ops);
+        var gather = m.Graph.Nodes.Single(n => n.OpType == "Gather");
+        Assert.Same(x, gather.Input(0)!.Producer!.Input(0));
+        Assert.Equal([0L, 2, 3, 1], gather.Input(1)!.Initializer!.ToInt64Array());
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            TinyModel.AssertSame(before[i], m.RunOrt(inputs[i]));
+        }
+
+        Assert.False(new SymbolicShapeFoldingPass().Run(m.Model).Modified);
+    }
+
+    [Fact]
+    public void A_reshape_whose_split_axes_the_transpose_reorders_is_not_swapped()
+    {
+        // [N, h*w, 16] → [N, h, w, 16] → Transpose(0,2,1,3) → [N, w, h, 16]: no transpose of [N, h*w, 16] gives that order
+        var (m, _) = TokensBackToImage("Transpose", [0, 2, 1, 3]);
+        var inputs = ImageShapes.Select((d, i) => new[] { OrtRunner.RandomFloats(d, 50 + i) }).ToList();
+        var before = inputs.Select(m.RunOrt).ToList();
+
+        new ShapeInferencePass().Run(m.Model);
+        var result = new SymbolicShapeFoldingPass().Run(m.Model);
+        new DeadNodeEliminationPass().Run(m.Model);
+
+        Assert.Equal(0, result.Counters["reshape-transpose-swapped"]);
+        Assert.Equal(["Transpose", "Reshape", "Relu", "Shape", "Gather", "Reshape", "Transpose", "Neg"], m.Ops);
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            TinyModel.AssertSame(before[i], m.RunOrt(inputs[i]));
+        }
+    }
+
     [Fact]
     public void Expand_to_the_batch_of_an_input_reads_only_that_dim_through_one_shape_and_gather()
     {
@@ -143,16 +237,17 @@ public sealed class SymbolicShapeFoldingPassTests(ITestOutputHelper log)
     /// channels it normalizes 2 values: the fp16 export itself is then 2e-2 off its fp32 twin (measured: the fp32
     /// optimized model stays within 1.5e-6 of the fp32 export there, the fp16 one moves 1e-3 from the fp16 export),
     /// so 2e-3 of fp16 rounding is only a fair bound from 16×16 up for the 2-channel-group export.</summary>
-    public static TheoryData<string, (int Batch, int Size, int Sequence)[]> DynamicExportShapes => new()
+    /// Height and width differ in some shapes: the regrouped GroupNorm and the attention outputs read them apart.</summary>
+    public static TheoryData<string, (int Batch, int Height, int Width, int Sequence)[]> DynamicExportShapes => new()
     {
-        { Dynamic, [(1, 16, 77), (2, 24, 77), (4, 32, 12), (2, 8, 5)] },
-        { "tiny_unet_dyn12_fp16_c32-64h4", [(1, 16, 77), (2, 24, 77), (4, 32, 12), (2, 16, 5)] },
+        { Dynamic, [(1, 16, 16, 77), (2, 24, 16, 77), (4, 32, 32, 12), (2, 8, 8, 5), (1, 8, 40, 3)] },
+        { "tiny_unet_dyn12_fp16_c32-64h4", [(1, 16, 16, 77), (2, 24, 24, 77), (4, 32, 32, 12), (2, 16, 16, 5), (1, 16, 40, 9), (3, 32, 24, 4)] },
     };
 
     /// <summary>The ATen original needs a rewrite no runtime does for it: the reference is the export with only the rewrite rules.</summary>
     [Theory]
     [MemberData(nameof(DynamicExportShapes))]
-    public void Optimized_dynamic_unet_matches_the_export_at_several_batches_and_latent_sizes(string fixture, (int Batch, int Size, int Sequence)[] shapes)
+    public void Optimized_dynamic_unet_matches_the_export_at_several_batches_and_latent_sizes(string fixture, (int Batch, int Height, int Width, int Sequence)[] shapes)
     {
         using var temp = Fixtures.Temp();
         long crossAttention;
@@ -171,17 +266,17 @@ public sealed class SymbolicShapeFoldingPassTests(ITestOutputHelper log)
 
         var timestep = OrtRunner.TestInputs(Fixtures.Dir(fixture))[1];
         var seed = 11;
-        foreach (var (batch, size, sequence) in shapes)
+        foreach (var (batch, height, width, sequence) in shapes)
         {
             var inputs = new[]
             {
-                OrtRunner.Convert(OrtRunner.RandomFloats([batch, 4, size, size], seed++), DataType.Float16),
+                OrtRunner.Convert(OrtRunner.RandomFloats([batch, 4, height, width], seed++), DataType.Float16),
                 timestep,
                 OrtRunner.Convert(OrtRunner.RandomFloats([batch, sequence, crossAttention], seed++), DataType.Float16),
             };
             var expected = OrtRunner.Run(temp.File("reference.onnx"), inputs)[0];
             var actual = OrtRunner.Run(temp.File("optimized.onnx"), inputs)[0];
-            log.WriteLine($"batch {batch}, {size}x{size}, sequence {sequence}: rel L2 {OrtRunner.RelativeL2(actual, expected):e3}");
+            log.WriteLine($"batch {batch}, {height}x{width}, sequence {sequence}: rel L2 {OrtRunner.RelativeL2(actual, expected):e3}");
             Assert.Equal(expected.Dims, actual.Dims);
             Assert.InRange(OrtRunner.RelativeL2(actual, expected), 0, 2e-3);
         }
