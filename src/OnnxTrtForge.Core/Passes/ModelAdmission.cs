@@ -1,26 +1,32 @@
 using OnnxTrtForge.Core.Ir;
+using OnnxTrtForge.Core.Ops;
 
 namespace OnnxTrtForge.Core.Passes;
 
 /// <summary>
 /// What forge refuses before any pass runs, because nothing it computes on such a model could be trusted:
-/// a default-domain opset it does not know (ONNX defines 1 to <see cref="MaxKnownOnnxOpset"/>), a node
-/// whose domain the model does not import (its version, hence its meaning, is undefined), and a graph
-/// with no outputs. Each is one <see cref="ForgeInputException"/> (exit 2) naming the file and the place.
+/// an opset of a domain the op-schema table covers (ai.onnx: 1 to <see cref="MaxKnownOnnxOpset"/>; com.microsoft: 1)
+/// that the table does not know, a node whose domain the model does not import (its version, hence its meaning,
+/// is undefined), and a graph with no outputs. Ops of imported domains the table does not cover pass through
+/// untouched, as opaque. Each is one <see cref="ForgeInputException"/> (exit 2) naming the file and the place.
 /// </summary>
 public static class ModelAdmission
 {
     /// <summary>The newest default-domain opset forge's op knowledge covers.</summary>
-    public const long MaxKnownOnnxOpset = 23;
+    public const long MaxKnownOnnxOpset = OpSchemas.MaxKnownOnnxOpset;
 
-    public static void Check(Model model)
+    public static void Check(Model model) => Check(model, OpSchemas.Default);
+
+    public static void Check(Model model, OpSchemaTable schemas)
     {
         var file = model.SourcePath ?? "model";
         foreach (var (domain, version) in model.OpsetImports)
         {
-            if (domain is "" or "ai.onnx" && (version < 1 || version > MaxKnownOnnxOpset))
+            var key = domain is "ai.onnx" ? "" : domain;
+            if (schemas.Domains.TryGetValue(key, out var known) && (version < known.Min || version > known.Max))
             {
-                throw new ForgeInputException($"{file}: opset_import: default-domain opset {version} is not one forge knows (1 to {MaxKnownOnnxOpset})");
+                var name = key.Length == 0 ? "default-domain" : $"'{key}'";
+                throw new ForgeInputException($"{file}: opset_import: {name} opset {version} is not one forge knows ({known.Min} to {known.Max})");
             }
         }
 
