@@ -44,7 +44,7 @@ public static class OpSchemas
         // Pow-7 ties the exponent to T; from opset 12 it is T1, any numeric type
         b.Ops("T,T->T", Shapes.Broadcasting, "Pow");
         b.Version(12, "T,Any->T", "Pow");
-        b.Ops("Any,T,T->T", Shapes.Where, "Where");
+        b.Ops("Bool,T,T->T", Shapes.Where, "Where");
 
         // ---- linear algebra and convolution
         b.Ops("T,T->T", Shapes.MatMul, "MatMul");
@@ -84,13 +84,14 @@ public static class OpSchemas
         b.Ops("T,Any->T,Int64", null, "TopK");
         b.Ops("T,Any->T", Shapes.SameAsInput, "CumSum");
 
-        // ---- shape and layout: data of type T, shapes/axes/indices of any integer type
-        b.Ops("T,Any->T", Shapes.Reshape, "Reshape");
+        // ---- shape and layout: data of type T, shapes int64, axes/indices of any integer type
+        b.Ops("T,Int64->T", Shapes.Reshape, "Reshape");
         b.Ops("T,Any->T", Shapes.Squeeze, "Squeeze");
         b.Ops("T,Any->T", Shapes.Unsqueeze, "Unsqueeze");
-        b.Ops("T,Any->T", Shapes.Expand, "Expand");
+        b.Ops("T,Int64->T", Shapes.Expand, "Expand");
         b.Ops("T,Any->T", Shapes.Gather, "Gather");
-        b.Ops("T,Any->T", null, "Tile", "GatherElements", "GatherND", "Trilu", "GridSample");
+        b.Ops("T,Int64->T", null, "Tile");
+        b.Ops("T,Any->T", null, "GatherElements", "GatherND", "Trilu", "GridSample");
         b.Ops("T->T", Shapes.Transpose, "Transpose");
         b.Ops("T->T", Shapes.Flatten, "Flatten");
         b.Ops("T->T", null, "DepthToSpace", "SpaceToDepth");
@@ -112,7 +113,7 @@ public static class OpSchemas
         b.Ops("Any->CastTo", Shapes.Cast, "Cast");
         b.Ops("Any,T->T", Shapes.CastLike, "CastLike");
         b.Ops("->ValueAttribute", Shapes.Constant, "Constant");
-        b.Ops("Any->ValueAttribute", Shapes.ConstantOfShape, "ConstantOfShape");
+        b.Ops("Int64->ValueAttribute", Shapes.ConstantOfShape, "ConstantOfShape");
         b.Ops("T,T,T->T", Shapes.Range, "Range");
         b.Ops("->DTypeAttribute", null, "RandomNormal", "RandomUniform");
         b.Ops("T->DTypeAttribute", null, "RandomNormalLike", "RandomUniformLike", "EyeLike");

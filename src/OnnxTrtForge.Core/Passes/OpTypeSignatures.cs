@@ -19,6 +19,12 @@ public enum InputSlot
 
     /// <summary>A third type variable, independent of T and T1 (BatchNormalization-14/15's mean and var).</summary>
     T2,
+
+    /// <summary>Must be bool whatever T is (Where's condition).</summary>
+    Bool,
+
+    /// <summary>Must be int64 whatever T is (the shape of Reshape, Expand, ConstantOfShape; Tile's repeats).</summary>
+    Int64,
 }
 
 /// <summary>How an output of an op gets its element type.</summary>

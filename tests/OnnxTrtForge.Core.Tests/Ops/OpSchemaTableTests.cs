@@ -208,4 +208,43 @@ public sealed class OpSchemaTableTests
         m.Model.OpsetImports["com.microsoft"] = 1;
         ModelAdmission.Check(m.Model);
     }
+
+    [Fact]
+    public void The_graph_validator_checks_declared_types_against_the_tables_type_rules()
+    {
+        // Softsign and ArgMax were in none of the validator's former lists: only the table knows their rules
+        var m = new TinyModel(17);
+        var x = m.Input("x", DataType.Float, 2);
+        var softsign = m.Op("Softsign", [x]);
+        softsign.Name = "softsign";
+        m.Output(softsign.Outputs[0], DataType.Float16, 2);
+
+        var e = Assert.Throws<PassFailedException>(() => GraphValidator.Validate(m.Model));
+        Assert.Contains("node 'softsign' (Softsign): output", e.Message, StringComparison.Ordinal);
+        Assert.Contains("is float16, expected float", e.Message, StringComparison.Ordinal);
+
+        var n = new TinyModel(17);
+        var argmax = n.Op("ArgMax", [n.Input("x", DataType.Float, 2)]);
+        n.Output(argmax.Outputs[0], DataType.Int32, 1);
+        Assert.Contains("expected int64", Assert.Throws<PassFailedException>(() => GraphValidator.Validate(n.Model)).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_graph_validator_refuses_a_where_condition_that_is_not_bool_and_a_reshape_shape_that_is_not_int64()
+    {
+        var m = new TinyModel(17);
+        var c = m.Input("c", DataType.Float, 2);
+        var x = m.Input("x", DataType.Float, 2);
+        var where = m.Op("Where", [c, x, x]);
+        m.Output(where.Outputs[0], DataType.Float, 2);
+
+        Assert.Contains("input 0 'c' is float, expected bool", Assert.Throws<PassFailedException>(() => GraphValidator.Validate(m.Model)).Message, StringComparison.Ordinal);
+
+        var n = new TinyModel(17);
+        var shape = n.Const(Tensor.FromArray(DataType.Int32, [1], new[] { 2 }), "shape");
+        var reshape = n.Op("Reshape", [n.Input("x", DataType.Float, 2), shape]);
+        n.Output(reshape.Outputs[0], DataType.Float, 2);
+
+        Assert.Contains("input 1 'shape' is int32, expected int64", Assert.Throws<PassFailedException>(() => GraphValidator.Validate(n.Model)).Message, StringComparison.Ordinal);
+    }
 }
