@@ -81,6 +81,9 @@ public sealed class OpSchemaTable
     /// </summary>
     public OpSchema? Find(Node node, long onnxOpset) => Find(node.Domain, node.OpType, node.IsOnnxDomain ? onnxOpset : 0);
 
+    /// <summary>The first version of the op (the opset that introduced it), or null when unknown.</summary>
+    public OpSchema? FirstVersion(string domain, string name) => versions.TryGetValue((Normalize(domain), name), out var list) ? list[^1] : null;
+
     /// <summary>A copy with <paramref name="replacement"/> in place of the version with its (domain, name, since).</summary>
     public OpSchemaTable With(OpSchema replacement)
     {

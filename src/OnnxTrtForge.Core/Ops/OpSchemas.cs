@@ -134,6 +134,23 @@ public static class OpSchemas
         b.Contrib("T,T->T", "BiasSplitGelu");
         b.Contrib("T,T,T,T,T->T,Unknown,Unknown,T", "SkipLayerNormalization");
 
+        // ---- the opset that introduced each op (its first version); the ops above not named here date from opset 1
+        // to 7. A model whose default-domain import predates an op it uses is refused (ModelAdmission).
+        b.Introduced(7, "Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Multinomial", "Upsample");
+        b.Introduced(8, "Expand");
+        b.Introduced(9, "Erf", "IsNaN", "Sign", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh", "Shrink", "NonZero", "OneHot", "Where", "EyeLike",
+            "ConstantOfShape", "MeanVarianceNormalization", "Scatter", "MaxUnpool");
+        b.Introduced(10, "Mod", "IsInf", "ThresholdedRelu", "RoiAlign", "NonMaxSuppression");
+        b.Introduced(11, "Range", "CumSum", "Round", "Det", "BitShift", "ScatterElements", "ScatterND", "GatherElements", "GatherND");
+        b.Introduced(12, "Einsum", "Celu", "LessOrEqual", "GreaterOrEqual");
+        b.Introduced(14, "HardSwish", "Trilu");
+        b.Introduced(15, "CastLike", "Bernoulli");
+        b.Introduced(16, "GridSample");
+        b.Introduced(17, "LayerNormalization");
+        b.Introduced(18, "GroupNormalization", "Mish");
+        b.Introduced(19, "DeformConv");
+        b.Introduced(20, "Gelu");
+
         // ---- constant folding: the evaluators, and those whose result on uint64 does not depend on reading
         // its bits signed or unsigned (uint64 is stored as the bits of a long)
         foreach (var (op, evaluator) in ElementwiseEvaluators.All().Concat(TensorEvaluators.All()))
@@ -221,6 +238,21 @@ public static class OpSchemas
                 var latest = schemas.Where(s => s.Name == name && s.Domain.Length == 0).MaxBy(s => s.Since)
                     ?? throw new InvalidOperationException($"op schema {name}: a version before {since} must be declared first");
                 Add(latest with { Since = since, Types = OpTypeSignature.Parse(types) });
+            }
+        }
+
+        /// <summary>Moves the first version of ai.onnx ops declared from opset 1 to the opset that introduced them.</summary>
+        public void Introduced(long since, params string[] names)
+        {
+            foreach (var name in names)
+            {
+                var index = schemas.FindIndex(s => s.Domain.Length == 0 && s.Name == name);
+                if (index < 0 || schemas[index].Since != 1 || schemas.Any(s => s.Name == name && s.Since > 1 && s.Since <= since))
+                {
+                    throw new InvalidOperationException($"op schema {name}: introduced at {since} needs one first version declared from opset 1 and no version before {since}");
+                }
+
+                schemas[index] = schemas[index] with { Since = since };
             }
         }
 

@@ -7,7 +7,7 @@ namespace OnnxTrtForge.Core.Passes;
 /// What forge refuses before any pass runs, because nothing it computes on such a model could be trusted:
 /// an opset of a domain the op-schema table covers (ai.onnx: 1 to <see cref="MaxKnownOnnxOpset"/>; com.microsoft: 1)
 /// that the table does not know, a node whose domain the model does not import (its version, hence its meaning,
-/// is undefined), and a graph with no outputs. Ops of imported domains the table does not cover pass through
+/// is undefined), a default-domain op the model's opset predates, and a graph with no outputs. Ops of imported domains the table does not cover pass through
 /// untouched, as opaque. Each is one <see cref="ForgeInputException"/> (exit 2) naming the file and the place.
 /// </summary>
 public static class ModelAdmission
@@ -36,7 +36,9 @@ public static class ModelAdmission
         }
 
         var functions = model.Functions.Select(f => (f.Domain, f.Name)).ToHashSet();
-        foreach (var (node, place) in Nodes(model.Graph, $"graph '{model.Graph.Name}'").Concat(model.Functions.SelectMany(f => Nodes(f.Body, $"function '{f.Domain}.{f.Name}'"))))
+        var nodes = Nodes(model.Graph, $"graph '{model.Graph.Name}'").Select(n => (n.Node, n.Place, Opset: model.OnnxOpset))
+            .Concat(model.Functions.SelectMany(f => Nodes(f.Body, $"function '{f.Domain}.{f.Name}'").Select(n => (n.Node, n.Place, Opset: OnnxOpsetOf(f.OpsetImports, model.OnnxOpset)))));
+        foreach (var (node, place, opset) in nodes)
         {
             var domain = node.Domain is "ai.onnx" ? "" : node.Domain;
             var imported = model.OpsetImports.ContainsKey(domain) || (domain == "" && model.OpsetImports.ContainsKey("ai.onnx"));
@@ -44,8 +46,16 @@ public static class ModelAdmission
             {
                 throw new ForgeInputException($"{file}: {place}: node '{node.Name}' ({(domain.Length == 0 ? "" : domain + ".")}{node.OpType}) is from domain '{(domain.Length == 0 ? "ai.onnx" : domain)}', which the model does not import (opset_import)");
             }
+
+            if (domain.Length == 0 && opset > 0 && schemas.FirstVersion("", node.OpType) is { } first && opset < first.Since)
+            {
+                throw new ForgeInputException($"{file}: {place}: node '{node.Name}' ({node.OpType}) needs default-domain opset {first.Since} or later; the model imports opset {opset}");
+            }
         }
     }
+
+    private static long OnnxOpsetOf(IReadOnlyDictionary<string, long> imports, long fallback) =>
+        imports.TryGetValue("", out var v) ? v : imports.TryGetValue("ai.onnx", out var w) ? w : fallback;
 
     private static IEnumerable<(Node Node, string Place)> Nodes(Graph graph, string place)
     {

@@ -247,4 +247,22 @@ public sealed class OpSchemaTableTests
 
         Assert.Contains("input 1 'shape' is int32, expected int64", Assert.Throws<PassFailedException>(() => GraphValidator.Validate(n.Model)).Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_default_domain_op_that_the_models_opset_predates_is_refused_naming_the_node()
+    {
+        var m = new TinyModel(13);
+        var x = m.Input("x", DataType.Float, 2, 4);
+        var norm = m.Op("LayerNormalization", [x, m.Floats("g", [4], 1, 1, 1, 1), m.Floats("b", [4], 0, 0, 0, 0)]);
+        norm.Name = "norm";
+        m.Output(norm.Outputs[0], DataType.Float, 2, 4);
+
+        var e = Assert.Throws<ForgeInputException>(() => ModelAdmission.Check(m.Model));
+
+        Assert.Contains("node 'norm' (LayerNormalization) needs default-domain opset 17 or later; the model imports opset 13", e.Message, StringComparison.Ordinal);
+        m.Model.OpsetImports[""] = 17;
+        ModelAdmission.Check(m.Model);
+        Assert.Equal(17, Table.FirstVersion("", "LayerNormalization")!.Since);
+        Assert.Equal(1, Table.FirstVersion("", "Relu")!.Since);
+    }
 }
