@@ -67,10 +67,8 @@ internal static class EvaluationClaims
                 return c.Input(0).IsReal || c.Input(1).Integers!.All(v => v != -1) || c.Input(0).Integers!.All(v => v != MinOf(c.Input(0).Type));
         }
 
-        // Transcendentals (Exp, Log, Tanh, Sigmoid, Erf, Sin, ...) run through vectorized approximations in the
-        // runtime, Pow through other code paths, and real Range accumulates where forge multiplies: in floating
-        // point their last bits differ, so only integer inputs are claimed.
-        if (op is "Exp" or "Log" or "Sin" or "Cos" or "Tan" or "Tanh" or "Sigmoid" or "Erf" or "Reciprocal" or "Range")
+        // ops whose floating-point results differ from the runtime's in the last bits claim integer inputs only
+        if (!schema.EvaluatesReals)
         {
             return inputs.All(t => !t.IsReal);
         }

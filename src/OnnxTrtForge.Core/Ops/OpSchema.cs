@@ -54,6 +54,9 @@ public sealed record OpSchema(string Domain, string Name, long Since)
     /// <summary>Whether the evaluator's result on uint64 inputs is the same whether their bits are read signed or unsigned.</summary>
     public bool EvaluatesUInt64 { get; init; }
 
+    /// <summary>Whether the evaluator's result on floating-point inputs is ONNX Runtime's bit for bit (false: only integer inputs fold).</summary>
+    public bool EvaluatesReals { get; init; } = true;
+
     /// <summary>Same inputs and attributes give the same values (false for random generators and Dropout): CSE may merge, folding may evaluate.</summary>
     public bool Deterministic { get; init; } = true;
 

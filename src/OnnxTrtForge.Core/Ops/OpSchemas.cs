@@ -162,6 +162,10 @@ public static class OpSchemas
             "Identity", "Shape", "Size", "Reshape", "Unsqueeze", "Squeeze", "Flatten", "Concat", "Gather", "Slice", "Transpose", "Expand",
             "ConstantOfShape", "Split", "Add", "Sub", "Mul", "Equal", "Where", "Constant");
 
+        // transcendentals run through vectorized approximations in the runtime and real Range accumulates where
+        // forge multiplies: in floating point their last bits differ, so only integer inputs are folded
+        b.Edit(s => s with { EvaluatesReals = false }, "Exp", "Log", "Sin", "Cos", "Tan", "Tanh", "Sigmoid", "Erf", "Reciprocal", "Range");
+
         // ---- determinism: random generators and Dropout (random in training mode) are never merged or folded
         b.Edit(s => s with { Deterministic = false },
             "RandomNormal", "RandomNormalLike", "RandomUniform", "RandomUniformLike", "Multinomial", "Bernoulli", "Dropout");

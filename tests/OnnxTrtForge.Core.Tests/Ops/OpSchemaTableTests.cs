@@ -31,6 +31,7 @@ public sealed class OpSchemaTableTests
     {
         Assert.All(Table.All.Where(s => s.Shape is not null), s => Assert.True(s.Types is not null, $"{s} has a shape function but no type rule"));
         Assert.All(Table.All.Where(s => s.EvaluatesUInt64), s => Assert.True(s.Evaluator is not null, $"{s} claims uint64 but has no evaluator"));
+        Assert.All(Table.All.Where(s => !s.EvaluatesReals), s => Assert.True(s.Evaluator is not null, $"{s} restricts the types it folds but has no evaluator"));
     }
 
     [Fact]
@@ -168,6 +169,11 @@ public sealed class OpSchemaTableTests
         Assert.Equal([5L], OpEvaluatorRegistry.CreateDefault().Evaluate(node, inputs, 17)![0].AsLongs());
         Assert.Null(new OpEvaluatorRegistry(withoutAdd).Evaluate(node, inputs, 17));
         Assert.False(new OpEvaluatorRegistry(withoutAdd).Contains("", "Add"));
+
+        // the dtypes an evaluator claims are the table's: Add of reals folds unless the table says its reals are inexact
+        HostTensor?[] reals = [HostTensor.Real(DataType.Float, [], [0.5]), HostTensor.Real(DataType.Float, [], [0.25])];
+        Assert.Equal([0.75], OpEvaluatorRegistry.CreateDefault().Evaluate(node, reals, 17)![0].Reals!);
+        Assert.Null(new OpEvaluatorRegistry(Table.With(Newest("Add") with { EvaluatesReals = false })).Evaluate(node, reals, 17));
     }
 
     [Fact]
