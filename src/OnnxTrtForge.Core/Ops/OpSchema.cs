@@ -33,7 +33,7 @@ public sealed record HalfBehaviour
 
 /// <summary>
 /// Everything forge knows about one version of one op, keyed by (domain, name, opset range): its element-type
-/// rule, its shape function, its constant-folding evaluator, whether two nodes with the same inputs and attributes
+/// rule, its shape function and data propagation, its constant-folding evaluator, whether two nodes with the same inputs and attributes
 /// compute the same values (CSE and folding), whether TensorRT's ONNX parser takes it, and its fp16 behaviour.
 /// The version holds from <see cref="Since"/> up to, not including, <see cref="Until"/> (the next version).
 /// </summary>
@@ -47,6 +47,9 @@ public sealed record OpSchema(string Domain, string Name, long Since)
 
     /// <summary>The output types and shapes from the inputs; null when inference knows nothing of the op.</summary>
     public ShapeFunction? Shape { get; init; }
+
+    /// <summary>Data propagation (ONNX's term): the int64 shape value the op computes from known shape values; null when none.</summary>
+    internal ShapeValueTracker.ValueFunction? Value { get; init; }
 
     /// <summary>The constant-folding evaluator; null when forge never folds the op.</summary>
     public OpEvaluator? Evaluator { get; init; }

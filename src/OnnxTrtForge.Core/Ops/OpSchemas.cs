@@ -151,6 +151,18 @@ public static class OpSchemas
         b.Introduced(19, "DeformConv");
         b.Introduced(20, "Gelu");
 
+        // ---- data propagation: the int64 shape arithmetic exporters emit, tracked over symbolic dims
+        Propagate(b, ShapeValueTracker.ShapeValue, "Shape");
+        Propagate(b, ShapeValueTracker.GatherValue, "Gather");
+        Propagate(b, ShapeValueTracker.UnsqueezeValue, "Unsqueeze");
+        Propagate(b, ShapeValueTracker.SqueezeValue, "Squeeze");
+        Propagate(b, ShapeValueTracker.IdentityValue, "Identity");
+        Propagate(b, ShapeValueTracker.CastValue, "Cast");
+        Propagate(b, ShapeValueTracker.ConcatValue, "Concat");
+        Propagate(b, ShapeValueTracker.SliceValue, "Slice");
+        Propagate(b, ShapeValueTracker.ArithmeticValue, "Add", "Sub", "Mul", "Div", "Equal");
+        Propagate(b, ShapeValueTracker.WhereValue, "Where");
+
         // ---- constant folding: the evaluators, and those whose result on uint64 does not depend on reading
         // its bits signed or unsigned (uint64 is stored as the bits of a long)
         foreach (var (op, evaluator) in ElementwiseEvaluators.All().Concat(TensorEvaluators.All()))
@@ -211,6 +223,9 @@ public static class OpSchemas
             ["com.microsoft"] = (1, 1),
         });
     }
+
+    private static void Propagate(Builder b, ShapeValueTracker.ValueFunction value, params string[] names) =>
+        b.Edit(s => s with { Value = value }, names);
 
     private static void KeepFloat32(Builder b, params string[] names) =>
         b.Edit(s => s with { Half = s.Half with { KeepFloat32ByDefault = true } }, names);

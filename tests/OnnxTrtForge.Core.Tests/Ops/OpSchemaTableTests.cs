@@ -31,6 +31,7 @@ public sealed class OpSchemaTableTests
     {
         Assert.All(Table.All.Where(s => s.Shape is not null), s => Assert.True(s.Types is not null, $"{s} has a shape function but no type rule"));
         Assert.All(Table.All.Where(s => s.EvaluatesUInt64), s => Assert.True(s.Evaluator is not null, $"{s} claims uint64 but has no evaluator"));
+        Assert.All(Table.All.Where(s => s.Value is not null), s => Assert.True(s.Shape is not null, $"{s} propagates values but has no shape function"));
         Assert.All(Table.All.Where(s => !s.EvaluatesReals), s => Assert.True(s.Evaluator is not null, $"{s} restricts the types it folds but has no evaluator"));
     }
 
