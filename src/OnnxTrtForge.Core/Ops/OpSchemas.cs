@@ -125,6 +125,18 @@ public static class OpSchemas
             "If", "Loop", "Scan", "DeformConv", "GlobalLpPool", "MaxRoiPool", "MaxUnpool", "GRU", "LSTM", "RNN", "Multinomial",
             "Bernoulli", "NonMaxSuppression");
 
+        // the rest of the ai.onnx operator set (ONNX's Operators.md up to opset 23) and the experimental ops of early
+        // opsets ONNX Runtime still runs: known by name, so an op name outside this table is refused, not passed on
+        b.Ops(null, null,
+            "AffineGrid", "Attention", "BitwiseAnd", "BitwiseNot", "BitwiseOr", "BitwiseXor", "BlackmanWindow", "CenterCropPad", "Col2Im",
+            "Compress", "ConcatFromSequence", "ConvInteger", "DFT", "DequantizeLinear", "DynamicQuantizeLinear", "HammingWindow",
+            "HannWindow", "ImageDecoder", "LRN", "MatMulInteger", "MelWeightMatrix", "NegativeLogLikelihoodLoss", "Optional",
+            "OptionalGetElement", "OptionalHasElement", "QLinearConv", "QLinearMatMul", "QuantizeLinear", "RMSNormalization",
+            "RegexFullMatch", "ReverseSequence", "RotaryEmbedding", "STFT", "SequenceAt", "SequenceConstruct", "SequenceEmpty",
+            "SequenceErase", "SequenceInsert", "SequenceLength", "SequenceMap", "SoftmaxCrossEntropyLoss", "SplitToSequence",
+            "StringConcat", "StringNormalizer", "StringSplit", "TfIdfVectorizer", "Unique",
+            "Affine", "Crop", "DynamicSlice", "GivenTensorFill", "ImageScaler", "ParametricSoftplus", "Scale", "ScaledTanh");
+
         // ---- ONNX Runtime contrib ops (com.microsoft) of the ort-cuda fusions; GroupNorm's γ and β stay float32
         // whatever T is (the CUDA kernel reads them as float)
         b.Contrib("T,T,T,T,Any,T,T,T->T,T,T", "MultiHeadAttention");
@@ -150,6 +162,7 @@ public static class OpSchemas
         b.Introduced(18, "GroupNormalization", "Mish");
         b.Introduced(19, "DeformConv");
         b.Introduced(20, "Gelu");
+        b.Introduced(23, "Attention", "RMSNormalization", "RotaryEmbedding");
 
         // ---- data propagation: the int64 shape arithmetic exporters emit, tracked over symbolic dims
         Propagate(b, ShapeValueTracker.ShapeValue, "Shape");
@@ -183,7 +196,12 @@ public static class OpSchemas
             "RandomNormal", "RandomNormalLike", "RandomUniform", "RandomUniformLike", "Multinomial", "Bernoulli", "Dropout");
 
         // ---- TensorRT: every ai.onnx op declared above (no contrib op) but these, which onnx-tensorrt's operator matrix marks unsupported
-        b.Edit(s => s with { TensorRtParsable = false }, "BitShift", "Det", "MaxRoiPool", "Multinomial", "Bernoulli");
+        b.Edit(s => s with { TensorRtParsable = false }, "BitShift", "Det", "MaxRoiPool", "Multinomial", "Bernoulli",
+            "Compress", "ConcatFromSequence", "ConvInteger", "DynamicQuantizeLinear", "ImageDecoder", "MatMulInteger", "MelWeightMatrix",
+            "NegativeLogLikelihoodLoss", "Optional", "OptionalGetElement", "OptionalHasElement", "QLinearConv", "QLinearMatMul",
+            "RegexFullMatch", "STFT", "SequenceAt", "SequenceConstruct", "SequenceEmpty", "SequenceErase", "SequenceInsert",
+            "SequenceLength", "SequenceMap", "SoftmaxCrossEntropyLoss", "SplitToSequence", "StringConcat", "StringNormalizer",
+            "StringSplit", "TfIdfVectorizer", "Unique", "Affine", "Crop", "DynamicSlice", "GivenTensorFill", "Scale");
 
         // ---- fp16 behaviour. Float16 is in every op's T from its first version except: Range's and Celu's never,
         // CumSum's from 14, IsInf's from 20. Bfloat16 joined most ops at 13, the ones below only at 22, Einsum's never.

@@ -7,7 +7,8 @@ namespace OnnxTrtForge.Core.Passes;
 /// What forge refuses before any pass runs, because nothing it computes on such a model could be trusted:
 /// an opset of a domain the op-schema table covers (ai.onnx: 1 to <see cref="MaxKnownOnnxOpset"/>; com.microsoft: 1)
 /// that the table does not know, a node whose domain the model does not import (its version, hence its meaning,
-/// is undefined), a default-domain op the model's opset predates, and a graph with no outputs. Ops of imported domains the table does not cover pass through
+/// is undefined), a default-domain op name ONNX does not define or that the model's opset predates, and a graph
+/// with no outputs. Ops of imported domains the table does not cover pass through
 /// untouched, as opaque. Each is one <see cref="ForgeInputException"/> (exit 2) naming the file and the place.
 /// </summary>
 public static class ModelAdmission
@@ -45,6 +46,11 @@ public static class ModelAdmission
             if (!imported && !functions.Contains((node.Domain, node.OpType)))
             {
                 throw new ForgeInputException($"{file}: {place}: node '{node.Name}' ({(domain.Length == 0 ? "" : domain + ".")}{node.OpType}) is from domain '{(domain.Length == 0 ? "ai.onnx" : domain)}', which the model does not import (opset_import)");
+            }
+
+            if (domain.Length == 0 && !schemas.Knows("", node.OpType) && !functions.Contains((node.Domain, node.OpType)))
+            {
+                throw new ForgeInputException($"{file}: {place}: node '{node.Name}' is op '{node.OpType}', which is not an ai.onnx operator (opset 1 to {schemas.MaxOnnxOpset})");
             }
 
             if (domain.Length == 0 && opset > 0 && schemas.FirstVersion("", node.OpType) is { } first && opset < first.Since)

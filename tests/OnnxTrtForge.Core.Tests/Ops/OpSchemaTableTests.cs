@@ -272,4 +272,18 @@ public sealed class OpSchemaTableTests
         Assert.Equal(17, Table.FirstVersion("", "LayerNormalization")!.Since);
         Assert.Equal(1, Table.FirstVersion("", "Relu")!.Since);
     }
+
+    [Fact]
+    public void A_default_domain_op_name_onnx_does_not_define_is_refused_naming_the_node()
+    {
+        var m = new TinyModel(17);
+        var odd = m.Op("Reluu", [m.Input("x", DataType.Float, 2)]);
+        odd.Name = "typo";
+        m.Output(odd.Outputs[0], DataType.Float, 2);
+
+        var e = Assert.Throws<ForgeInputException>(() => Optimizer.Optimize(m.Model));
+
+        Assert.Contains("node 'typo' is op 'Reluu', which is not an ai.onnx operator (opset 1 to 23)", e.Message, StringComparison.Ordinal);
+        Assert.True(Table.Knows("", "ReverseSequence") && Table.Knows("ai.onnx", "ImageScaler"));
+    }
 }
