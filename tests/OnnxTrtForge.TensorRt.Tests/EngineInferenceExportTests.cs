@@ -3,6 +3,11 @@ using OnnxTrtForge.Testing;
 
 namespace OnnxTrtForge.TensorRt.Tests;
 
+/// <summary>
+/// Runs alone: it writes a script and executes it, and a script written while another test forks can be
+/// busy (ETXTBSY) when exec'd, so it does not share the run with the other tests that start scripts.
+/// </summary>
+[Collection(nameof(ScriptsRunAlone))]
 public sealed class EngineInferenceExportTests
 {
     [Fact]
@@ -30,3 +35,6 @@ public sealed class EngineInferenceExportTests
         Assert.Contains("--exportOutput is unreadable", e.Message, StringComparison.Ordinal);
     }
 }
+
+[CollectionDefinition(nameof(ScriptsRunAlone), DisableParallelization = true)]
+public sealed class ScriptsRunAlone;
