@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using OnnxTrtForge.Core;
 using OnnxTrtForge.Core.Ir;
 using OnnxTrtForge.TensorRt;
 using OnnxTrtForge.Validation;
@@ -69,7 +70,7 @@ internal static class BenchCommand
                     OrtBench.WriteReport(onnxReport, onnxResult);
                 }
 
-                return 0;
+                return ExitCode.Ok;
             }
 
             foreach (var onnxOnly in new Option[] { baseline, device, deviceId, cudaGraph, seed })

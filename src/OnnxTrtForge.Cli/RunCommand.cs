@@ -34,7 +34,7 @@ internal static class RunCommand
             catch (PipelineValidationException e)
             {
                 PrintErrors(e.Errors);
-                return ExitCode.BadInput;
+                return e.ExitCode;
             }
 
             if (parse.GetValue(dryRun))

@@ -60,7 +60,18 @@ public sealed class EngineInference(TrtexecTool tool)
                 throw new TrtexecFailedException(reason, TrtexecRunner.FailureTail(run));
             }
 
-            var exported = TrtexecExports.ReadOutputs(output).ToDictionary(o => o.Name, StringComparer.Ordinal);
+            IReadOnlyList<ExportedOutput> outputs;
+            try
+            {
+                outputs = TrtexecExports.ReadOutputs(output);
+            }
+            catch (FormatException e)
+            {
+                // a truncated or malformed export: the candidate could not be run, not a bug of forge's
+                throw new TrtexecFailedException(new FailureReason(FailureKind.Failed, $"trtexec's --exportOutput is unreadable: {e.Message}"), run.Tail);
+            }
+
+            var exported = outputs.ToDictionary(o => o.Name, StringComparer.Ordinal);
             var result = new List<Tensor>(outputNames.Count);
             foreach (var name in outputNames)
             {

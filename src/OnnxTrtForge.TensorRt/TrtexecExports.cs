@@ -132,7 +132,20 @@ public static partial class TrtexecExports
     }
 
     /// <summary>Reads <c>--exportOutput</c>. trtexec prints non-finite values bare (nan, inf), which is not JSON; they are read too.</summary>
+    /// <exception cref="FormatException">The file is not an export of outputs (truncated, malformed, values that do not fill the dims).</exception>
     public static IReadOnlyList<ExportedOutput> ReadOutputs(string path)
+    {
+        try
+        {
+            return ParseOutputs(path);
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            throw new FormatException($"{path}: not an export of outputs ({e.Message})", e);
+        }
+    }
+
+    private static List<ExportedOutput> ParseOutputs(string path)
     {
         var text = NonFinite().Replace(File.ReadAllText(path), m => Quote(m.Groups[1].Value));
         using var doc = JsonDocument.Parse(text, new JsonDocumentOptions { AllowTrailingCommas = true });

@@ -1,4 +1,5 @@
 using OnnxTrtForge.Core.Ir;
+using OnnxTrtForge.Core.Ops;
 
 namespace OnnxTrtForge.Core.Evaluation;
 
@@ -9,18 +10,12 @@ namespace OnnxTrtForge.Core.Evaluation;
 /// bit for bit. Everything outside the claims is left unfolded, never approximated: uint64 is stored as
 /// the bits of a long, so only ops that move or wrap bits take it; a float→integer Cast of NaN or of a
 /// value outside the target range, Sign of NaN and Abs of the most negative integer are left to the runtime.
+/// Which ops take uint64 is the op schema's <see cref="OpSchema.EvaluatesUInt64"/>.
 /// </summary>
 internal static class EvaluationClaims
 {
-    /// <summary>Ops whose result on uint64 is the same whether its bits are read signed or unsigned.</summary>
-    private static readonly HashSet<string> BitwiseOnUnsigned =
-    [
-        "Identity", "Shape", "Size", "Reshape", "Unsqueeze", "Squeeze", "Flatten", "Concat", "Gather", "Slice", "Transpose", "Expand",
-        "ConstantOfShape", "Split", "Add", "Sub", "Mul", "Equal", "Where", "Constant",
-    ];
-
     /// <summary>True when the evaluator may run: outputs within <paramref name="maxBytes"/> and types and values it matches exactly.</summary>
-    public static bool Allow(EvaluationContext context, long maxBytes)
+    public static bool Allow(EvaluationContext context, OpSchema schema, long maxBytes)
     {
         var elements = OutputElements(context);
         if (elements is not { } n || n < 0 || n > Array.MaxLength || n > maxBytes / OutputElementSize(context))
@@ -28,7 +23,7 @@ internal static class EvaluationClaims
             return false;
         }
 
-        return ExactFor(context);
+        return ExactFor(context, schema);
     }
 
     /// <summary>Bytes per element of the outputs: from the op's type rule where it fixes one, else the widest input.</summary>
@@ -50,11 +45,11 @@ internal static class EvaluationClaims
         return Math.Max(size, 1);
     }
 
-    private static bool ExactFor(EvaluationContext c)
+    private static bool ExactFor(EvaluationContext c, OpSchema schema)
     {
         var op = c.Node.OpType;
         var inputs = c.Inputs.OfType<HostTensor>().ToList();
-        if (inputs.Any(t => t.Type == DataType.UInt64) && !BitwiseOnUnsigned.Contains(op) && !(op == "Cast" && !CastTarget(c).IsFloatingPoint()))
+        if (inputs.Any(t => t.Type == DataType.UInt64) && !schema.EvaluatesUInt64 && !(op == "Cast" && !CastTarget(c).IsFloatingPoint()))
         {
             return false;
         }
@@ -72,10 +67,8 @@ internal static class EvaluationClaims
                 return c.Input(0).IsReal || c.Input(1).Integers!.All(v => v != -1) || c.Input(0).Integers!.All(v => v != MinOf(c.Input(0).Type));
         }
 
-        // Transcendentals (Exp, Log, Tanh, Sigmoid, Erf, Sin, ...) run through vectorized approximations in the
-        // runtime, Pow through other code paths, and real Range accumulates where forge multiplies: in floating
-        // point their last bits differ, so only integer inputs are claimed.
-        if (op is "Exp" or "Log" or "Sin" or "Cos" or "Tan" or "Tanh" or "Sigmoid" or "Erf" or "Reciprocal" or "Range")
+        // ops whose floating-point results differ from the runtime's in the last bits claim integer inputs only
+        if (!schema.EvaluatesReals)
         {
             return inputs.All(t => !t.IsReal);
         }

@@ -1,4 +1,5 @@
 using OnnxTrtForge.Core.Ir;
+using OnnxTrtForge.Core.Ops;
 
 namespace OnnxTrtForge.Core.Evaluation;
 
@@ -16,32 +17,19 @@ public sealed record EvaluationContext(Node Node, IReadOnlyList<HostTensor?> Inp
 public delegate IReadOnlyList<HostTensor>? OpEvaluator(EvaluationContext context);
 
 /// <summary>
-/// Evaluators keyed by (domain, op type). Built once and read-only afterwards; the default set
-/// covers the ops found in constant subgraphs of exporter output (shape chains, casts, arithmetic).
+/// The constant-folding evaluators of an op-schema table (<see cref="OpSchemas.Default"/> unless a test gives
+/// another), looked up by (domain, op type, opset): the default set covers the ops found in constant subgraphs
+/// of exporter output (shape chains, casts, arithmetic).
 /// </summary>
-public sealed class OpEvaluatorRegistry
+public sealed class OpEvaluatorRegistry(OpSchemaTable schemas)
 {
-    private readonly Dictionary<(string Domain, string OpType), OpEvaluator> evaluators;
+    public static OpEvaluatorRegistry CreateDefault() => new(OpSchemas.Default);
 
-    public OpEvaluatorRegistry(IEnumerable<KeyValuePair<(string Domain, string OpType), OpEvaluator>> entries)
-    {
-        evaluators = new Dictionary<(string, string), OpEvaluator>(entries);
-    }
+    public OpSchemaTable Schemas { get; } = schemas;
 
-    public static OpEvaluatorRegistry CreateDefault()
-    {
-        var entries = new List<KeyValuePair<(string, string), OpEvaluator>>();
-        foreach (var (op, evaluator) in ElementwiseEvaluators.All().Concat(TensorEvaluators.All()))
-        {
-            entries.Add(new(("", op), evaluator));
-        }
+    public IEnumerable<(string Domain, string OpType)> Keys => Schemas.All.Where(s => s.Evaluator is not null).Select(s => (s.Domain, s.Name)).Distinct();
 
-        return new OpEvaluatorRegistry(entries);
-    }
-
-    public IEnumerable<(string Domain, string OpType)> Keys => evaluators.Keys;
-
-    public bool Contains(string domain, string opType) => evaluators.ContainsKey((Normalize(domain), opType));
+    public bool Contains(string domain, string opType) => Schemas.Find(domain, opType, 0)?.Evaluator is not null;
 
     /// <summary>The default bound on the bytes one evaluation may produce (<c>--max-fold-bytes</c>).</summary>
     public const long DefaultMaxOutputBytes = 64L << 20;
@@ -54,7 +42,7 @@ public sealed class OpEvaluatorRegistry
     /// </summary>
     public IReadOnlyList<HostTensor>? Evaluate(Node node, IReadOnlyList<HostTensor?> inputs, long opset, long maxOutputBytes = DefaultMaxOutputBytes)
     {
-        if (!evaluators.TryGetValue((Normalize(node.Domain), node.OpType), out var evaluator))
+        if (Schemas.Find(node, opset) is not { Evaluator: { } evaluator } schema)
         {
             return null;
         }
@@ -62,7 +50,7 @@ public sealed class OpEvaluatorRegistry
         try
         {
             var context = new EvaluationContext(node, inputs, opset);
-            if (!EvaluationClaims.Allow(context, maxOutputBytes))
+            if (!EvaluationClaims.Allow(context, schema, maxOutputBytes))
             {
                 return null;
             }
@@ -88,6 +76,4 @@ public sealed class OpEvaluatorRegistry
             return null;
         }
     }
-
-    private static string Normalize(string domain) => domain == "ai.onnx" ? "" : domain;
 }

@@ -1,20 +1,30 @@
 using System.Runtime.CompilerServices;
 using OnnxTrtForge.Core.Ir;
+using OnnxTrtForge.Core.Ops;
 
 namespace OnnxTrtForge.Core.Passes;
 
 /// <summary>
 /// Merges nodes that compute the same thing: same op, domain and overload, equal attributes and the
 /// very same input values. Walking in topological order merges whole duplicated chains in one run.
-/// Nodes with subgraphs, random ops, custom-domain ops (unknown semantics) and nodes whose outputs
+/// Nodes with subgraphs, ops the op-schema table does not know as deterministic (random ops, unknown
+/// ops), custom-domain ops (unknown semantics) and nodes whose outputs
 /// are graph outputs are never merged away.
 /// </summary>
 public sealed class CommonSubexpressionEliminationPass : IGraphPass
 {
-    private static readonly HashSet<string> Nondeterministic = new(StringComparer.Ordinal)
+    private readonly OpSchemaTable schemas;
+
+    public CommonSubexpressionEliminationPass()
+        : this(OpSchemas.Default)
     {
-        "RandomNormal", "RandomNormalLike", "RandomUniform", "RandomUniformLike", "Multinomial", "Bernoulli", "Dropout",
-    };
+    }
+
+    /// <summary>Reads <paramref name="schemas"/> instead of the default op-schema table (tests).</summary>
+    public CommonSubexpressionEliminationPass(OpSchemaTable schemas)
+    {
+        this.schemas = schemas;
+    }
 
     public string Name => "cse";
 
@@ -30,7 +40,7 @@ public sealed class CommonSubexpressionEliminationPass : IGraphPass
             var doomed = new HashSet<Node>();
             foreach (var node in order)
             {
-                if (!Eligible(node))
+                if (!Eligible(node, model.OnnxOpset))
                 {
                     continue;
                 }
@@ -74,8 +84,9 @@ public sealed class CommonSubexpressionEliminationPass : IGraphPass
         return new PassResult(merged > 0) { Counters = new Dictionary<string, long> { ["merged"] = merged } };
     }
 
-    private static bool Eligible(Node node) =>
-        node.IsOnnxDomain && node.Outputs.Count > 0 && !Nondeterministic.Contains(node.OpType)
+    /// <summary>An ai.onnx node the op-schema table knows as deterministic at the model's opset; unknown ops are never merged.</summary>
+    private bool Eligible(Node node, long opset) =>
+        node.IsOnnxDomain && node.Outputs.Count > 0 && schemas.Find(node, opset)?.Deterministic == true
         && !node.Attributes.Values.Any(a => a.Type is AttributeType.Graph or AttributeType.Graphs);
 
     private static int KeyOf(Node node)

@@ -33,13 +33,11 @@ public sealed record ConstantFoldingOptions(
 /// Folds nodes whose inputs are all constants (initializers) through the op-keyed evaluator registry,
 /// and nodes whose outputs follow from static shapes alone (Shape, Size). Shapes are inferred as it goes,
 /// so shape chains collapse in one sweep. Never folds random ops, ops of other domains, nodes with
-/// subgraphs, graph outputs, or outputs over the size limits. Inputs left unused are dropped.
+/// subgraphs, graph outputs, or outputs over the size limits. What is deterministic and what has an
+/// evaluator is the op-schema table's (<see cref="Ops.OpSchemas"/>). Inputs left unused are dropped.
 /// </summary>
 public sealed class ConstantFoldingPass : IGraphPass
 {
-    private static readonly HashSet<string> NonDeterministic =
-        ["RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Multinomial", "Bernoulli", "Dropout"];
-
     private readonly OpEvaluatorRegistry registry;
     private readonly ConstantFoldingOptions options;
 
@@ -151,7 +149,8 @@ public sealed class ConstantFoldingPass : IGraphPass
 
     private IReadOnlyList<HostTensor>? TryEvaluate(Node node, long opset, Dictionary<Value, HostTensor?> cache, SortedSet<string> missing)
     {
-        if (!node.IsOnnxDomain || NonDeterministic.Contains(node.OpType) || node.Subgraphs.Any())
+        // the op-schema table says which ops compute the same values every run; others (random ops) never fold
+        if (!node.IsOnnxDomain || registry.Schemas.Find(node, opset)?.Deterministic != true || node.Subgraphs.Any())
         {
             return null;
         }

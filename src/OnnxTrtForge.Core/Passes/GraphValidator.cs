@@ -1,5 +1,6 @@
 using OnnxTrtForge.Core.Evaluation;
 using OnnxTrtForge.Core.Ir;
+using OnnxTrtForge.Core.Ops;
 using OnnxTrtForge.Core.Passes.Inference;
 
 namespace OnnxTrtForge.Core.Passes;
@@ -7,43 +8,15 @@ namespace OnnxTrtForge.Core.Passes;
 /// <summary>
 /// Structural checks on an optimized model (not a pass: it changes nothing): nodes in topological
 /// order, every input defined before use (outer scopes visible in subgraphs), value names unique in
-/// every scope (a graph and the graphs enclosing it), graph outputs defined, element types consistent with the schemas of common
-/// ops wherever they are known, and declared shapes consistent with shape inference (main graph). The first problem is a <see cref="PassFailedException"/> naming the node.
+/// every scope (a graph and the graphs enclosing it), graph outputs defined, declared element types consistent with the type
+/// rules of the op-schema table (<see cref="OpSchemas"/>) wherever it has one, and declared shapes consistent with shape inference (main graph). The first problem is a <see cref="PassFailedException"/> naming the node.
 /// </summary>
 public static class GraphValidator
 {
-    /// <summary>Ops whose inputs (all of them, or the listed slots) share one element type, which the output has too.</summary>
-    private static readonly HashSet<string> SameTypeInOut = new(StringComparer.Ordinal)
-    {
-        "Add", "Sub", "Mul", "Div", "Max", "Min", "Sum", "Mean", "MatMul", "Gemm", "Conv", "ConvTranspose", "Concat", "Mod",
-    };
-
-    /// <summary>Ops whose first input and first output share an element type.</summary>
-    private static readonly HashSet<string> FirstInputTypeOut = new(StringComparer.Ordinal)
-    {
-        "Identity", "Relu", "Sigmoid", "Tanh", "Erf", "Sqrt", "Neg", "Abs", "Exp", "Log", "Sin", "Cos", "Reciprocal", "Floor", "Ceil",
-        "Softmax", "LogSoftmax", "Transpose", "Reshape", "Unsqueeze", "Squeeze", "Flatten", "Expand", "Slice", "Gather", "Tile", "Pad",
-        "Resize", "InstanceNormalization", "LayerNormalization", "GroupNormalization", "BatchNormalization", "Split", "Pow",
-        "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "LeakyRelu", "Gelu", "Einsum", "Dropout", "GatherElements", "DepthToSpace", "SpaceToDepth",
-    };
-
-    private static readonly HashSet<string> Comparisons = new(StringComparer.Ordinal)
-    {
-        "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual",
-    };
-
-    private static readonly HashSet<string> Logical = new(StringComparer.Ordinal) { "And", "Or", "Xor", "Not" };
-
-    /// <summary>Op → input slot that must be an int64 tensor (shapes, repeats, axes).</summary>
-    private static readonly Dictionary<string, int> Int64Slot = new(StringComparer.Ordinal)
-    {
-        ["Reshape"] = 1, ["Expand"] = 1, ["Tile"] = 1, ["ConstantOfShape"] = 0,
-    };
-
     public static void Validate(Model model)
     {
         var names = new Dictionary<string, Value>(StringComparer.Ordinal);
-        Check(model.Graph, new HashSet<Value>(), names);
+        Check(model.Graph, new HashSet<Value>(), names, model.OnnxOpset);
         CheckShapes(model);
     }
 
@@ -87,7 +60,7 @@ public static class GraphValidator
         }
     }
 
-    private static void Check(Graph graph, HashSet<Value> outer, Dictionary<string, Value> names)
+    private static void Check(Graph graph, HashSet<Value> outer, Dictionary<string, Value> names, long opset)
     {
         var defined = new HashSet<Value>(outer);
         var position = new Dictionary<Node, int>();
@@ -122,7 +95,7 @@ public static class GraphValidator
             foreach (var sub in node.Subgraphs)
             {
                 // A subgraph sees the names of its enclosing scopes; sibling subgraphs may reuse names.
-                Check(sub, defined, new Dictionary<string, Value>(names, StringComparer.Ordinal));
+                Check(sub, defined, new Dictionary<string, Value>(names, StringComparer.Ordinal), opset);
             }
 
             foreach (var output in node.Outputs)
@@ -135,7 +108,7 @@ public static class GraphValidator
                 Declare(graph, node, output, names);
             }
 
-            CheckTypes(node);
+            CheckTypes(node, opset);
         }
 
         foreach (var output in graph.Outputs)
@@ -163,16 +136,19 @@ public static class GraphValidator
         names[value.Name] = value;
     }
 
-    private static void CheckTypes(Node node)
+    /// <summary>
+    /// Declared element types against the op's type rule in the op-schema table: the inputs and outputs of one
+    /// type variable agree, float32, bool and int64 slots hold those types, Cast's output is its <c>to</c>.
+    /// </summary>
+    private static void CheckTypes(Node node, long opset)
     {
         if (!node.IsOnnxDomain)
         {
             return;
         }
 
-        var op = node.OpType;
         var out0 = node.Outputs.Count > 0 ? TypeOf(node.Outputs[0]) : null;
-        if (op == "Cast")
+        if (node.OpType == "Cast")
         {
             var to = (DataType)node.GetInt("to", 0);
             if (out0 is { } t && t != to)
@@ -183,63 +159,57 @@ public static class GraphValidator
             return;
         }
 
-        if (SameTypeInOut.Contains(op) || Comparisons.Contains(op) || Logical.Contains(op) || op == "Where")
+        if (OpTypeSignatures.IsControlFlow(node) || OpSchemas.Default.Find(node, opset)?.Types is not { } signature)
         {
-            var slots = op == "Where" ? Enumerable.Range(1, 2) : op is "Gemm" or "Conv" or "ConvTranspose" ? Enumerable.Range(0, Math.Min(node.Inputs.Count, 3)) : Enumerable.Range(0, node.Inputs.Count);
-            DataType? common = null;
-            foreach (var i in slots)
-            {
-                if (node.Input(i) is { } v && TypeOf(v) is { } t)
-                {
-                    if (common is { } c && c != t)
-                    {
-                        throw Fail(node, $"input {i} '{v.Name}' is {t.OnnxName()} but an earlier input is {c.OnnxName()}");
-                    }
-
-                    common = t;
-                }
-            }
-
-            var expected = Comparisons.Contains(op) || Logical.Contains(op) ? DataType.Bool : common;
-            if (expected is { } e && out0 is { } o && o != e)
-            {
-                throw Fail(node, $"output '{node.Outputs[0].Name}' is {o.OnnxName()}, expected {e.OnnxName()}");
-            }
-
-            if (op == "Where" && node.Input(0) is { } cond && TypeOf(cond) is { } ct && ct != DataType.Bool)
-            {
-                throw Fail(node, $"condition '{cond.Name}' is {ct.OnnxName()}, expected bool");
-            }
-
             return;
         }
 
-        if (op == "Shape" || op == "Size")
+        var bound = new DataType?[3];
+        for (var i = 0; i < node.Inputs.Count; i++)
         {
-            if (out0 is { } o && o != DataType.Int64)
+            if (node.Input(i) is not { } v || TypeOf(v) is not { } t)
             {
-                throw Fail(node, $"output '{node.Outputs[0].Name}' is {o.OnnxName()}, expected int64");
+                continue;
             }
 
-            return;
-        }
-
-        if (Int64Slot.TryGetValue(op, out var slot) && node.Input(slot) is { } shape && TypeOf(shape) is { } st && st != DataType.Int64)
-        {
-            throw Fail(node, $"input {slot} '{shape.Name}' is {st.OnnxName()}, expected int64");
-        }
-
-        if (FirstInputTypeOut.Contains(op) && node.Input(0) is { } x && TypeOf(x) is { } xt)
-        {
-            foreach (var output in op is "Split" ? node.Outputs : node.Outputs.Take(1))
+            var slot = signature.InputAt(i);
+            DataType? fixedType = slot switch { InputSlot.Float32 => DataType.Float, InputSlot.Bool => DataType.Bool, InputSlot.Int64 => DataType.Int64, _ => null };
+            if (fixedType is { } f && t != f)
             {
-                if (TypeOf(output) is { } ot && ot != xt)
+                throw Fail(node, $"input {i} '{v.Name}' is {t.OnnxName()}, expected {f.OnnxName()}");
+            }
+
+            if (Variable(slot) is { } k)
+            {
+                if (bound[k] is { } c && c != t)
                 {
-                    throw Fail(node, $"output '{output.Name}' is {ot.OnnxName()} but input '{x.Name}' is {xt.OnnxName()}");
+                    throw Fail(node, $"input {i} '{v.Name}' is {t.OnnxName()} but an earlier input is {c.OnnxName()}");
                 }
+
+                bound[k] = t;
+            }
+        }
+
+        for (var i = 0; i < node.Outputs.Count; i++)
+        {
+            var slot = signature.OutputAt(i);
+            var expected = slot switch
+            {
+                OutputSlot.T => bound[0],
+                OutputSlot.T1 => bound[1],
+                OutputSlot.T2 => bound[2],
+                OutputSlot.Bool => DataType.Bool,
+                OutputSlot.Int64 => DataType.Int64,
+                _ => null,
+            };
+            if (expected is { } e && TypeOf(node.Outputs[i]) is { } ot && ot != e)
+            {
+                throw Fail(node, $"output '{node.Outputs[i].Name}' is {ot.OnnxName()}, expected {e.OnnxName()}");
             }
         }
     }
+
+    private static int? Variable(InputSlot slot) => slot switch { InputSlot.T => 0, InputSlot.T1 => 1, InputSlot.T2 => 2, _ => null };
 
     private static DataType? TypeOf(Value value) =>
         value.Type is { Kind: TypeKind.Tensor, ElementType: not DataType.Undefined } t ? t.ElementType : null;

@@ -44,7 +44,7 @@ public sealed record OptimizeOptions
     /// </summary>
     public OptimizeTarget Target { get; init; } = OptimizeTarget.Portable;
 
-    /// <summary>Options of <c>to-fp16</c>; when set, the pipeline ends with <c>to-fp16</c> unless <see cref="Passes"/> places it.</summary>
+    /// <summary>Options of <c>to-fp16</c>; when set, the pipeline ends with <see cref="PassRegistry.Fp16Stage"/> unless <see cref="Passes"/> places <c>to-fp16</c>.</summary>
     public Fp16Options? Fp16 { get; init; }
 
     /// <summary>Told every pass's record as it finishes (null: silent). Only a command prints it.</summary>
@@ -80,7 +80,10 @@ public sealed record OptimizeReport
     public string? OutputPath { get; init; }
 }
 
-/// <summary>The library entry point of <c>forge optimize</c>: runs a pipeline of passes over a model in place.</summary>
+/// <summary>
+/// The one optimize service: <c>forge optimize</c> and the optimize stage of a pipeline both call it with an
+/// <see cref="OptimizeOptions"/>, and every pass, <c>to-fp16</c> included, runs inside its <see cref="PassManager"/>.
+/// </summary>
 public static class Optimizer
 {
     public static OptimizeReport Optimize(Model model, OptimizeOptions? options = null, PassRegistry? registry = null, CancellationToken cancellationToken = default)
@@ -112,8 +115,8 @@ public static class Optimizer
         stages = [.. stages, .. PassRegistry.TargetPipeline(options.Target)];
         if (options.Fp16 is not null && !stages.Any(s => s.Passes.Contains("to-fp16")))
         {
-            // mixed precision comes last, on the simplified graph (to-fp16 runs the Cast cleanup itself)
-            stages = [.. stages, PipelineStage.Once("to-fp16")];
+            // mixed precision comes last, on the simplified graph
+            stages = [.. stages, PassRegistry.Fp16Stage];
         }
 
         var before = ModelStats.Of(model);

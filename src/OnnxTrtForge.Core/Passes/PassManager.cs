@@ -109,12 +109,9 @@ public sealed class PassManager(int maxIterations = 10, Action<Model, IGraphPass
         {
             result = pass.Run(model);
         }
-        catch (PassFailedException)
+        catch (ForgeException)
         {
-            throw;
-        }
-        catch (ForgeInputException)
-        {
+            // an expected failure already carries its exit code and its one-line message
             throw;
         }
         catch (OperationCanceledException)

@@ -48,6 +48,17 @@ public sealed class PassRegistry
     ];
 
     /// <summary>
+    /// Mixed precision, the same stage from every door (<c>forge optimize --fp16</c> and a pipeline's fp16 section):
+    /// <c>to-fp16</c> (which composes the Cast cleanup), then the removal of what the conversion left unused.
+    /// </summary>
+    public static PipelineStage Fp16Stage { get; } = PipelineStage.Once(
+        "to-fp16",
+        "remove-redundant-casts",
+        "remove-dead-nodes",
+        "remove-unused-initializers",
+        "topological-sort");
+
+    /// <summary>
     /// The stages a target adds after the portable pipeline: <c>tensorrt</c> a check that only standard
     /// ops remain; <c>ort-cuda</c> the fusions into ONNX Runtime CUDA contrib ops (attention first, as it
     /// reads the layer norms' outputs that later fusions rewrite), then cleanup.

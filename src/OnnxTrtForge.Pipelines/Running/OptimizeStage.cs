@@ -11,14 +11,11 @@ namespace OnnxTrtForge.Pipelines.Running;
 /// <summary>
 /// optimize → (fp16): <see cref="Optimizer.Optimize"/> with the pipeline's rules and passes, the optimized
 /// model written, then checked against the original in ONNX Runtime (gate <c>optimize-check</c>); with an
-/// fp16 section, <c>to-fp16</c> plus the Cast cleanup, written and checked against the original model on
+/// fp16 section, <see cref="PassRegistry.Fp16Stage"/> through the same <see cref="Optimizer.Optimize"/>, written and checked against the original model on
 /// its test data (gate <c>fp16-check</c>, issue 6's 1e-2).
 /// </summary>
 internal static class OptimizeStage
 {
-    /// <summary>Passes run after <c>to-fp16</c> so no back-to-back Casts or dead nodes remain.</summary>
-    public static readonly string[] Fp16Cleanup = ["remove-redundant-casts", "remove-dead-nodes", "remove-unused-initializers", "topological-sort"];
-
     public static IEnumerable<string> Gates(OptimizeSpec spec) => !CpuCheckable(spec) ? []
         : [.. spec.Check ? ["optimize-check"] : Array.Empty<string>(), .. spec.Fp16 is null ? [] : new[] { "fp16-check" }];
 
@@ -123,11 +120,13 @@ internal static class OptimizeStage
             ClampOutOfRange = fp16.Clamp,
             ActivationRanges = MeasuredRanges(ctx, spec, original, ct),
         };
-        var converted = new ToFp16Pass(options).Run(model);
-        var cleanup = Optimizer.Optimize(model, new OptimizeOptions { Passes = Fp16Cleanup }, cancellationToken: ct);
+
+        // the same stage as forge optimize --fp16, inside the pass manager: to-fp16 and the cleanup after it
+        var halved = Optimizer.Optimize(model, new OptimizeOptions { Passes = PassRegistry.Fp16Stage.Passes, Fp16 = options }, cancellationToken: ct);
         ct.ThrowIfCancellationRequested();
+        var converted = halved.Passes.Single(p => p.Pass == "to-fp16");
         var fp16Path = ctx.ArtifactPath(fp16.Output);
-        ctx.Details["fp16"] = new Fp16Details(converted.Modified, converted.Counters, converted.Notes, cleanup.After);
+        ctx.Details["fp16"] = new Fp16Details(converted.Modified, converted.Counters, converted.Notes, halved.After);
         foreach (var note in converted.Notes)
         {
             ctx.Note(stage, "to-fp16: " + note);

@@ -75,25 +75,10 @@ public sealed record Fp16Options
     /// fp16 and is not listed, unlike in onnxconverter-common, whose reason was missing kernels.
     /// </para>
     /// </summary>
-    public static IReadOnlySet<string> DefaultOpBlockList { get; } = new SortedSet<string>(StringComparer.Ordinal)
-    {
-        // reductions and norms: sums of squares overflow fp16 (65504) and accumulate rounding
-        "ReduceMean", "ReduceSum", "ReduceSumSquare", "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceProd",
-        "InstanceNormalization", "LayerNormalization", "GroupNormalization", "BatchNormalization", "LpNormalization",
-        "MeanVarianceNormalization",
-
-        // the pieces of decomposed norms and of exponentials: overflow past 65504 (x² for |x|>256, e^x for x>11)
-        "Pow", "Sqrt", "Reciprocal", "Exp", "Log",
-
-        // timestep embeddings: arguments of ~1000 rad lose their fraction in fp16
-        "Sin", "Cos",
-
-        // index-like results and missing kernels (onnxconverter-common's DEFAULT_OP_BLOCK_LIST)
-        "Range", "CumSum", "TopK", "NonMaxSuppression", "RoiAlign",
-
-        // random generators (ONNX Runtime's Stable Diffusion recipe)
-        "RandomNormal", "RandomNormalLike", "RandomUniform", "RandomUniformLike", "Multinomial",
-    };
+    /// <remarks>The list is the ops the op-schema table marks <see cref="Ops.HalfBehaviour.KeepFloat32ByDefault"/>.</remarks>
+    public static IReadOnlySet<string> DefaultOpBlockList { get; } = new SortedSet<string>(
+        Ops.OpSchemas.Default.All.Where(s => s.Domain.Length == 0 && s.Half.KeepFloat32ByDefault).Select(s => s.Name),
+        StringComparer.Ordinal);
 
     /// <summary>
     /// Applies a CLI/YAML op list to the default: "A,B" replaces it; entries with a leading '+' add to it

@@ -1,4 +1,5 @@
 using OnnxTrtForge.Core.Ir;
+using OnnxTrtForge.Core.Ops;
 
 namespace OnnxTrtForge.Core.Passes.Fp16;
 
@@ -54,8 +55,6 @@ internal sealed class PrecisionPlanner(Fp16Options options, TypeCheckResult type
     public const long CastCost = 2;
     public const long LightCost = 1;
     public const long HeavyCost = 1000;
-
-    private static readonly HashSet<string> Heavy = new(StringComparer.Ordinal) { "Conv", "ConvTranspose", "MatMul", "Gemm", "Einsum" };
 
     public Dictionary<Node, NodePlan> Plans { get; } = [];
 
@@ -162,7 +161,8 @@ internal sealed class PrecisionPlanner(Fp16Options options, TypeCheckResult type
         }
     }
 
-    public static bool IsHeavy(Node node) => node.IsOnnxDomain && Heavy.Contains(node.OpType);
+    /// <summary>A heavy compute op (Conv, MatMul...) by the op-schema table's fp16 behaviour.</summary>
+    public static bool IsHeavy(Node node) => node.IsOnnxDomain && OpSchemas.Default.Find(node, 0)?.Half.Heavy == true;
 
     public static bool IsConstant(Value value) =>
         value.Producer is { } p ? p.Is("Constant") : value.IsInitializer && !value.IsGraphInput;
@@ -177,15 +177,16 @@ internal sealed class PrecisionPlanner(Fp16Options options, TypeCheckResult type
             return new NodePlan(node, PrecisionRole.None, null);
         }
 
-        var signature = OpTypeSignatures.Of(node, opset);
-        if (signature is null || OpTypeSignatures.IsControlFlow(node))
+        var schema = OpSchemas.Default.Find(node, opset);
+        if (schema?.Types is not { } signature || OpTypeSignatures.IsControlFlow(node))
         {
             return new NodePlan(node, floatIo ? PrecisionRole.Fixed32 : PrecisionRole.None, null);
         }
 
+        // block lists, and ai.onnx ops whose schema at this opset has no fp16 (bf16) in its type variable:
+        // ONNX Runtime refuses a graph whose types the schema rejects
         var blocked = (node.IsOnnxDomain && options.OpBlockList.Contains(node.OpType)) || options.NodeBlockList.Contains(node.Name)
-            || (node.IsOnnxDomain && options.Target == HalfType.Bf16 && Bf16Support.Lacks(node.OpType, opset))
-            || (node.IsOnnxDomain && options.Target == HalfType.Fp16 && Fp16Support.Lacks(node.OpType, opset));
+            || (node.IsOnnxDomain && !schema.Half.Admits(options.TargetType, opset));
         PrecisionRole role;
         if (signature.HasTypeVariable)
         {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using OnnxTrtForge.Core.Evaluation;
 using OnnxTrtForge.Core.Ir;
+using OnnxTrtForge.Core.Ops;
 
 namespace OnnxTrtForge.Core.Passes.Inference;
 
@@ -15,18 +16,6 @@ namespace OnnxTrtForge.Core.Passes.Inference;
 /// </summary>
 public static class ShapeInference
 {
-    private static readonly HashSet<string> SameAsInput =
-    [
-        "Identity", "Neg", "Abs", "Sqrt", "Exp", "Log", "Sin", "Cos", "Tan", "Tanh", "Sigmoid", "Erf", "Relu", "Reciprocal",
-        "Floor", "Ceil", "Round", "Sign", "Softmax", "LogSoftmax", "Gelu", "InstanceNormalization", "LeakyRelu",
-        "HardSigmoid", "HardSwish", "Clip", "Not", "Elu", "Selu", "Softplus", "Mish", "Dropout", "BatchNormalization",
-        "LayerNormalization", "GroupNormalization", "CumSum",
-    ];
-
-    private static readonly HashSet<string> Arithmetic = ["Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Sum", "Mean", "Mod", "PRelu"];
-
-    private static readonly HashSet<string> Comparison = ["Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "And", "Or", "Xor"];
-
     /// <summary>The former entry point over concrete dims (partly known values as nullable sizes).</summary>
     public static TypeInfo?[] Infer(Node node, Func<Value, HostTensor?> constantOf, long opset, Func<Value, long?[]?>? partialOf = null) =>
         Infer(node, constantOf, opset, partialOf is null ? null : v => partialOf(v)?.Select(e => e is { } x ? DimExpr.Const(x) : null).ToArray());
@@ -42,51 +31,11 @@ public static class ShapeInference
 
         try
         {
-            var first = SymShape(node.Input(0));
-            var type = node.Input(0)?.Type?.ElementType ?? DataType.Undefined;
-            long[]? Const(int i) => node.Input(i) is { } v ? constantOf(v)?.AsLongs() : null;
-            DimExpr?[]? Vector(int i) => node.Input(i) is not { } v ? null
-                : Const(i) is { } c ? c.Select(x => (DimExpr?)DimExpr.Const(x)).ToArray()
-                : valueOf?.Invoke(v);
-            (DataType, DimExpr?[]?)? output = node.OpType switch
+            // the op's shape function comes from the op-schema table; ops without one infer nothing
+            if (OpSchemas.Default.Find(node, opset)?.Shape is { } shape)
             {
-                _ when SameAsInput.Contains(node.OpType) => (type, first),
-                _ when Arithmetic.Contains(node.OpType) => (type, Broadcast(node, node.Inputs.Select(SymShape).ToList())),
-                _ when Comparison.Contains(node.OpType) => (DataType.Bool, Broadcast(node, node.Inputs.Select(SymShape).ToList())),
-                "Where" => (node.Input(1)?.Type?.ElementType ?? DataType.Undefined, Broadcast(node, node.Inputs.Select(SymShape).ToList())),
-                "Cast" => ((DataType)node.GetInt("to", 0), first),
-                "CastLike" => (node.Input(1)?.Type?.ElementType ?? DataType.Undefined, first),
-                "Shape" => (DataType.Int64, first is null ? [null] : [DimExpr.Const(ShapeLength(first.Length, node, opset))]),
-                "Size" => (DataType.Int64, []),
-                "MatMul" => (type, MatMul(node, first, SymShape(node.Input(1)))),
-                "Gemm" => (type, Gemm(node, first, SymShape(node.Input(1)))),
-                "Conv" => (type, Conv(node, first, SymShape(node.Input(1)))),
-                "Einsum" => (type, Einsum(node, node.Inputs.Select(SymShape).ToList())),
-                "Reshape" => (type, Reshape(node, first, Vector(1))),
-                "Resize" => (type, Resize(node, first, opset, Const, node.Input(opset >= 11 ? 2 : 1) is { } s ? constantOf(s) : null)),
-                "Gather" => (type, Gather(node, first, SymShape(node.Input(1)))),
-                "Concat" => (type, Concat(node, node.Inputs.Select(SymShape).ToList())),
-                "Slice" => (type, Slice(node, first, opset, Const)),
-                "Transpose" => (type, Transpose(node, first)),
-                "Unsqueeze" => (type, Unsqueeze(first, OpArguments.SqueezeAxes(node, opset, Const))),
-                "Squeeze" => (type, Squeeze(first, OpArguments.SqueezeAxes(node, opset, Const))),
-                "Flatten" => (type, Flatten(node, first)),
-                "Expand" => (type, Vector(1) is { } shape && first is not null ? Broadcast(node, [first, shape]) : null),
-                "ConstantOfShape" => (ConstantOfShapeType(node), Vector(0)),
-                "Range" => (type, Range(node, constantOf)),
-                "Constant" => Constant(node),
-                "ReduceMean" or "ReduceSum" or "ReduceMax" or "ReduceMin" or "ReduceProd" or "ReduceL2" => (type, Reduce(node, first, OpArguments.ReduceAxes(node, opset, Const))),
-                _ => null,
-            };
-
-            if (node.OpType == "Split")
-            {
-                return Split(node, first, type, opset, Const);
-            }
-
-            if (output is { } o && o.Item1 != DataType.Undefined)
-            {
-                result[0] = TypeInfo.OfTensor(o.Item1, o.Item2?.Select(Dim.Of).ToArray());
+                var inferred = shape(new ShapeContext(node, opset, constantOf, valueOf));
+                Array.Copy(inferred, result, Math.Min(inferred.Length, result.Length));
             }
         }
         catch (ArgumentException)
@@ -119,7 +68,7 @@ public static class ShapeInference
         new($"shape conflict at node '{node.Name}' ({node.OpType}): {reason}: {string.Join(" vs ", shapes.Select(Format))}");
 
     /// <summary>Length of the Shape op's output for an input of <paramref name="rank"/> (start/end from opset 15).</summary>
-    private static long ShapeLength(int rank, Node node, long opset)
+    internal static long ShapeLength(int rank, Node node, long opset)
     {
         var start = opset >= 15 ? node.GetInt("start", 0) : 0;
         var end = opset >= 15 ? node.GetInt("end", rank) : rank;
@@ -258,7 +207,7 @@ public static class ShapeInference
         return result;
     }
 
-    private static DimExpr?[]? MatMul(Node node, DimExpr?[]? a, DimExpr?[]? b)
+    internal static DimExpr?[]? MatMul(Node node, DimExpr?[]? a, DimExpr?[]? b)
     {
         if (a is null || b is null || a.Length == 0 || b.Length == 0)
         {
@@ -287,7 +236,7 @@ public static class ShapeInference
         return result.ToArray();
     }
 
-    private static DimExpr?[]? Gemm(Node node, DimExpr?[]? a, DimExpr?[]? b)
+    internal static DimExpr?[]? Gemm(Node node, DimExpr?[]? a, DimExpr?[]? b)
     {
         if (a is null || b is null || a.Length != 2 || b.Length != 2)
         {
@@ -299,7 +248,7 @@ public static class ShapeInference
         return [m, n];
     }
 
-    private static DimExpr?[]? Conv(Node node, DimExpr?[]? x, DimExpr?[]? w)
+    internal static DimExpr?[]? Conv(Node node, DimExpr?[]? x, DimExpr?[]? w)
     {
         if (x is null || w is null || x.Length < 3 || w.Length != x.Length)
         {
@@ -373,7 +322,7 @@ public static class ShapeInference
         return (inputs, output);
     }
 
-    private static DimExpr?[]? Einsum(Node node, IReadOnlyList<DimExpr?[]?> shapes)
+    internal static DimExpr?[]? Einsum(Node node, IReadOnlyList<DimExpr?[]?> shapes)
     {
         if (ParseEinsum(node.GetString("equation", "")) is not { } parsed || parsed.Inputs.Count != shapes.Count)
         {
@@ -414,7 +363,7 @@ public static class ShapeInference
         return product;
     }
 
-    private static DimExpr?[]? Reshape(Node node, DimExpr?[]? input, DimExpr?[]? shape)
+    internal static DimExpr?[]? Reshape(Node node, DimExpr?[]? input, DimExpr?[]? shape)
     {
         if (shape is null)
         {
@@ -468,7 +417,7 @@ public static class ShapeInference
         return result;
     }
 
-    private static DimExpr?[]? Resize(Node node, DimExpr?[]? input, long opset, Func<int, long[]?> constInts, HostTensor? scales)
+    internal static DimExpr?[]? Resize(Node node, DimExpr?[]? input, long opset, Func<int, long[]?> constInts, HostTensor? scales)
     {
         if (input is null)
         {
@@ -499,7 +448,7 @@ public static class ShapeInference
         }).ToArray();
     }
 
-    private static DimExpr?[]? Gather(Node node, DimExpr?[]? data, DimExpr?[]? indices)
+    internal static DimExpr?[]? Gather(Node node, DimExpr?[]? data, DimExpr?[]? indices)
     {
         if (data is null || indices is null)
         {
@@ -510,7 +459,7 @@ public static class ShapeInference
         return data.Take(axis).Concat(indices).Concat(data.Skip(axis + 1)).ToArray();
     }
 
-    private static DimExpr?[]? Concat(Node node, IReadOnlyList<DimExpr?[]?> shapes)
+    internal static DimExpr?[]? Concat(Node node, IReadOnlyList<DimExpr?[]?> shapes)
     {
         var present = shapes.Where(s => s is not null).ToList();
         if (present.Select(s => s!.Length).Distinct().Count() > 1)
@@ -553,7 +502,7 @@ public static class ShapeInference
         return result;
     }
 
-    private static DimExpr?[]? Slice(Node node, DimExpr?[]? input, long opset, Func<int, long[]?> constInts)
+    internal static DimExpr?[]? Slice(Node node, DimExpr?[]? input, long opset, Func<int, long[]?> constInts)
     {
         if (input is null || OpArguments.SliceBounds(node, opset, constInts) is not { } b)
         {
@@ -578,7 +527,7 @@ public static class ShapeInference
         return result;
     }
 
-    private static DimExpr?[]? Transpose(Node node, DimExpr?[]? input)
+    internal static DimExpr?[]? Transpose(Node node, DimExpr?[]? input)
     {
         if (input is null)
         {
@@ -589,7 +538,7 @@ public static class ShapeInference
         return perm.Length != input.Length ? null : perm.Select(p => input[p]).ToArray();
     }
 
-    private static DimExpr?[]? Unsqueeze(DimExpr?[]? input, OpArguments.Ints axes)
+    internal static DimExpr?[]? Unsqueeze(DimExpr?[]? input, OpArguments.Ints axes)
     {
         if (input is null || axes.Values is null)
         {
@@ -608,7 +557,7 @@ public static class ShapeInference
         return result;
     }
 
-    private static DimExpr?[]? Squeeze(DimExpr?[]? input, OpArguments.Ints axes)
+    internal static DimExpr?[]? Squeeze(DimExpr?[]? input, OpArguments.Ints axes)
     {
         if (input is null || !axes.Known)
         {
@@ -624,7 +573,7 @@ public static class ShapeInference
         return input.Where((d, i) => !normalized.Contains(i)).ToArray();
     }
 
-    private static DimExpr?[]? Flatten(Node node, DimExpr?[]? input)
+    internal static DimExpr?[]? Flatten(Node node, DimExpr?[]? input)
     {
         if (input is null)
         {
@@ -636,10 +585,10 @@ public static class ShapeInference
         return [Product(input.Take(axis)), Product(input.Skip(axis))];
     }
 
-    private static DataType ConstantOfShapeType(Node node) =>
+    internal static DataType ConstantOfShapeType(Node node) =>
         node.Attributes.TryGetValue("value", out var v) && v.T is { } t ? t.Type : DataType.Float;
 
-    private static DimExpr?[]? Range(Node node, Func<Value, HostTensor?> constantOf)
+    internal static DimExpr?[]? Range(Node node, Func<Value, HostTensor?> constantOf)
     {
         var values = node.Inputs.Select(v => v is null ? null : constantOf(v)).ToArray();
         if (values.Length != 3 || values.Any(v => v is null))
@@ -651,7 +600,7 @@ public static class ShapeInference
         return double.IsFinite(count) && count < long.MaxValue ? [DimExpr.Const((long)Math.Max(count, 0))] : [null];
     }
 
-    private static (DataType, DimExpr?[]?)? Constant(Node node)
+    internal static (DataType, DimExpr?[]?)? Constant(Node node)
     {
         if (node.Attributes.TryGetValue("value", out var value) && value.T is { } t)
         {
@@ -676,7 +625,7 @@ public static class ShapeInference
         return node.Attributes.TryGetValue("value_ints", out var ints) ? (DataType.Int64, [DimExpr.Const(ints.Ints.Count)]) : null;
     }
 
-    private static DimExpr?[]? Reduce(Node node, DimExpr?[]? input, OpArguments.Ints axes)
+    internal static DimExpr?[]? Reduce(Node node, DimExpr?[]? input, OpArguments.Ints axes)
     {
         if (input is null || !axes.Known)
         {
@@ -695,7 +644,7 @@ public static class ShapeInference
             : input.Where((d, i) => !reduced.Contains(i)).ToArray();
     }
 
-    private static TypeInfo?[] Split(Node node, DimExpr?[]? input, DataType type, long opset, Func<int, long[]?> constInts)
+    internal static TypeInfo?[] Split(Node node, DimExpr?[]? input, DataType type, long opset, Func<int, long[]?> constInts)
     {
         var result = new TypeInfo?[node.Outputs.Count];
         if (input is null || type == DataType.Undefined)

@@ -1,5 +1,6 @@
 using OnnxTrtForge.Core.Evaluation;
 using OnnxTrtForge.Core.Ir;
+using OnnxTrtForge.Core.Ops;
 
 namespace OnnxTrtForge.Core.Passes.Inference;
 
@@ -13,6 +14,9 @@ namespace OnnxTrtForge.Core.Passes.Inference;
 /// </summary>
 internal sealed class ShapeValueTracker
 {
+    /// <summary>An op's data propagation: its int64 output value from its inputs' known values; null when nothing is known.</summary>
+    internal delegate Partial? ValueFunction(ShapeValueTracker tracker, Node node, long opset);
+
     /// <summary>Elements (null: unknown) and whether the value is a scalar rather than a 1-D tensor.</summary>
     public sealed record Partial(DimExpr?[] Elements, bool Scalar)
     {
@@ -62,20 +66,8 @@ internal sealed class ShapeValueTracker
         Partial? result = null;
         try
         {
-            result = node.OpType switch
-            {
-                "Shape" => ShapeOf(node, opset),
-                "Gather" => Gather(node),
-                "Unsqueeze" when Get(node.Input(0)) is { Scalar: true } s => new Partial(s.Elements, false),
-                "Squeeze" when Get(node.Input(0)) is { Scalar: false, Elements.Length: 1 } s => new Partial(s.Elements, true),
-                "Identity" => Get(node.Input(0)),
-                "Cast" when (DataType)node.GetInt("to", 0) == DataType.Int64 => Get(node.Input(0)),
-                "Concat" => Concat(node),
-                "Slice" => Slice(node, opset),
-                "Add" or "Sub" or "Mul" or "Div" or "Equal" => Arithmetic(node),
-                "Where" => Where(node),
-                _ => null,
-            };
+            // the op's data-propagation function comes from the op-schema table
+            result = OpSchemas.Default.Find(node, opset)?.Value is { } propagate ? propagate(this, node, opset) : null;
         }
         catch (ArgumentException)
         {
@@ -94,6 +86,30 @@ internal sealed class ShapeValueTracker
         known[node.Outputs[0]] = result;
         return result;
     }
+
+    // The data-propagation functions the op-schema table refers to (OpSchemas): each adapts a computation below.
+    internal static Partial? ShapeValue(ShapeValueTracker tracker, Node node, long opset) => ShapeOf(node, opset);
+
+    internal static Partial? GatherValue(ShapeValueTracker tracker, Node node, long opset) => tracker.Gather(node);
+
+    internal static Partial? UnsqueezeValue(ShapeValueTracker tracker, Node node, long opset) =>
+        tracker.Get(node.Input(0)) is { Scalar: true } s ? new Partial(s.Elements, false) : null;
+
+    internal static Partial? SqueezeValue(ShapeValueTracker tracker, Node node, long opset) =>
+        tracker.Get(node.Input(0)) is { Scalar: false, Elements.Length: 1 } s ? new Partial(s.Elements, true) : null;
+
+    internal static Partial? IdentityValue(ShapeValueTracker tracker, Node node, long opset) => tracker.Get(node.Input(0));
+
+    internal static Partial? CastValue(ShapeValueTracker tracker, Node node, long opset) =>
+        (DataType)node.GetInt("to", 0) == DataType.Int64 ? tracker.Get(node.Input(0)) : null;
+
+    internal static Partial? ConcatValue(ShapeValueTracker tracker, Node node, long opset) => tracker.Concat(node);
+
+    internal static Partial? SliceValue(ShapeValueTracker tracker, Node node, long opset) => tracker.Slice(node, opset);
+
+    internal static Partial? ArithmeticValue(ShapeValueTracker tracker, Node node, long opset) => tracker.Arithmetic(node);
+
+    internal static Partial? WhereValue(ShapeValueTracker tracker, Node node, long opset) => tracker.Where(node);
 
     private static Partial? ShapeOf(Node node, long opset)
     {
