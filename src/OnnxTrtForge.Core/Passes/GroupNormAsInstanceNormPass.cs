@@ -151,9 +151,10 @@ public sealed class GroupNormAsInstanceNormPass : IGraphPass
             return false;
         }
 
-        // the norm's output changes rank: only Reshapes (which read the elements in order, whatever the dims) may read it
+        // the norm's output changes rank: only Reshapes (which read the elements in order, whatever the dims) may read
+        // it, and only with targets that copy no dim past the group axis (a 0 there would copy another dim now)
         var normOut = norm.Outputs[0];
-        if (graph.Outputs.Contains(normOut) || normOut.Uses.Count == 0 || normOut.Uses.Any(u => !u.Node.Is("Reshape") || u.Index != 0))
+        if (graph.Outputs.Contains(normOut) || normOut.Uses.Count == 0 || normOut.Uses.Any(u => !u.Node.Is("Reshape") || u.Index != 0 || !KeepsMeaning(u.Node)))
         {
             return false;
         }
@@ -172,6 +173,15 @@ public sealed class GroupNormAsInstanceNormPass : IGraphPass
         normOut.Type = TypeInfo.OfTensor(normOut.Type?.ElementType ?? grouped.Type.ElementType, dims);
         return true;
     }
+
+    /// <summary>
+    /// True when a Reshape reading the regrouped norm gives the same result as before: no allowzero, and a
+    /// target that is the Shape of a tensor (sizes) or a constant whose 0s (copies) sit on the batch or group axis.
+    /// </summary>
+    private static bool KeepsMeaning(Node reader) =>
+        reader.GetInt("allowzero", 0) == 0
+        && ((reader.Input(1)?.Producer is { } producer && producer.Is("Shape") && producer.Attributes.Count == 0)
+            || (GraphEdits.SmallConstant(reader.Input(1)) is { } target && target.AsLongs().Skip(2).All(v => v != 0)));
 
     /// <summary>The per-channel values of the constant operand of a binary node whose other operand is <paramref name="data"/>.</summary>
     private static double[]? PerChannel(Graph graph, Node node, Value data, int channels, DimExpr[] xDims)

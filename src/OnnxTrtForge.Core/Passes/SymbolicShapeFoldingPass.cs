@@ -364,7 +364,7 @@ public sealed class SymbolicShapeFoldingPass : IGraphPass
     {
         var middle = reshape.Outputs[0];
         if (reshape.GetInt("allowzero", 0) != 0 || GraphEdits.SoleUser(graph, middle) is not { } transpose || !transpose.Is("Transpose")
-            || graph.Outputs.Contains(transpose.Outputs[0]) || reshape.Input(0) is not { } y
+            || !ReferenceEquals(transpose.Graph, graph) || graph.Outputs.Contains(transpose.Outputs[0]) || reshape.Input(0) is not { } y
             || GraphEdits.SymbolicDims(y) is not { } from || GraphEdits.SymbolicDims(middle) is not { } split || split.Length <= from.Length)
         {
             return false;

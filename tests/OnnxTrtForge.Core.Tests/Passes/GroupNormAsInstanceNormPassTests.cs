@@ -115,4 +115,24 @@ public sealed class GroupNormAsInstanceNormPassTests
         Assert.Equal(before, grouped.Outputs[0].Type!.ToString());
         Assert.EndsWith("[batch,32,2*height*width]", before, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_dynamic_group_norm_read_by_a_reshape_that_copies_its_flattened_dim_keeps_its_grouping()
+    {
+        // Reshape(norm, [0, 0, 0]) copies [N, G, (C/G)·H·W]: after a regrouping it would copy (C/G)·H and lose W
+        var (m, grouped) = DynamicGroupNorm(64, 32);
+        new ShapeInferencePass().Run(m.Model);
+        var norm = m.Graph.Nodes.Single(n => n.OpType == "InstanceNormalization");
+        var copy = m.Op("Reshape", [norm.Outputs[0], m.Int64s("copy", 0, 0, 0)]).Outputs[0];
+        m.Graph.Outputs.Add(m.Op("Relu", [copy]).Outputs[0]);
+        new ShapeInferencePass().Run(m.Model);
+        var inputs = new[] { OrtRunner.RandomFloats([2, 64, 3, 5], 9) };
+        var before = m.RunOrt(inputs);
+
+        var result = new GroupNormAsInstanceNormPass().Run(m.Model);
+
+        Assert.False(result.Modified, string.Join(", ", result.Counters) + " " + string.Join(", ", m.Ops));
+        Assert.EndsWith("[batch,32,2*height*width]", grouped.Outputs[0].Type!.ToString(), StringComparison.Ordinal);
+        TinyModel.AssertSame(before, m.RunOrt(inputs));
+    }
 }
