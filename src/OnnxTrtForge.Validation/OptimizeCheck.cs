@@ -29,6 +29,9 @@ public sealed record OptimizeCheckOptions
 
     /// <summary>The CUDA device (<c>--device-id</c>).</summary>
     public int DeviceId { get; init; }
+
+    /// <summary>ONNX Runtime's intra-op threads per session; 0 lets it choose (callers running checks side by side pass 1).</summary>
+    public int Threads { get; init; }
 }
 
 /// <summary>One output of one input set compared with the reference.</summary>
@@ -64,7 +67,7 @@ public static class OptimizeCheck
         // provider assigns com.microsoft NhwcConv only when graph optimizations run (with them off the node is
         // left without a provider and the session fails: seen on an H200), so the check runs the models as
         // `forge bench` and the denoising loop do.
-        var runtime = new RuntimeOptions { Optimize = options.Device == ExecutionDevice.Cuda, Device = options.Device, DeviceId = options.DeviceId };
+        var runtime = new RuntimeOptions { Optimize = options.Device == ExecutionDevice.Cuda, Device = options.Device, DeviceId = options.DeviceId, Threads = options.Threads };
         string reference;
         var referenceSession = Open(originalPath, runtime, out var originalError, missingKernelIsBadInput: true);
         string? tempDir = null;
