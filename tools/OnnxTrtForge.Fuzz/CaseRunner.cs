@@ -35,7 +35,11 @@ internal sealed record Fixture(string Name, byte[] Model, IReadOnlyList<byte[]> 
 }
 
 /// <summary>What one case came to; <see cref="Verdicts.IsFinding"/> says which verdicts fail the run.</summary>
-internal sealed record CaseResult(int Case, string Verdict, int Exit, string Detail);
+internal sealed record CaseResult(int Case, string Verdict, int Exit, string Detail)
+{
+    /// <summary>Milliseconds in forge's road and in ONNX Runtime's comparison (0 when not measured: a worker that died).</summary>
+    public (double Forge, double Ort) Milliseconds { get; init; }
+}
 
 /// <summary>The case's mutation, chosen before forge runs (so a crash or a hang can still name it).</summary>
 internal sealed record CaseInput(int Case, string Fixture, string Mutation, string Folder);

@@ -53,6 +53,7 @@ if (options.Case is { } single)
     var work = options.Work ?? Directory.CreateTempSubdirectory("forge-fuzz-").FullName;
     var (input, result) = Worker.RunCase(new CaseRunner(fixtures, options.Seed, work), single, keepAll: true, (phase, _) => Console.WriteLine($"phase {phase}"));
     Console.WriteLine($"case {single} seed {options.Seed} ({input.Fixture}, {input.Mutation}): {result.Verdict} exit {result.Exit}: {result.Detail}");
+    Console.WriteLine($"forge {result.Milliseconds.Forge:0} ms, ONNX Runtime {result.Milliseconds.Ort:0} ms");
     Console.WriteLine($"files kept in {input.Folder}");
     return Verdicts.IsFinding(result.Verdict) ? 1 : 0;
 }
@@ -68,6 +69,7 @@ var seconds = clock.Elapsed.TotalSeconds;
 var summary = new StringBuilder();
 summary.AppendLine(CultureInfo.InvariantCulture, $"forge-fuzz: {results.Count} cases ({options.First}..{options.First + options.Cases - 1}), seed {options.Seed}, {fixtures.Count} fixtures, {options.Jobs} jobs, {seconds:0} s, {results.Count / seconds:0.00} cases/s");
 summary.AppendLine(string.Join(", ", results.GroupBy(r => r.Result.Verdict).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key} {g.Count()}")));
+summary.AppendLine(CultureInfo.InvariantCulture, $"time per case (in a worker): forge {results.Average(r => r.Result.Milliseconds.Forge):0} ms; ONNX Runtime comparison {results.Where(r => r.Result.Milliseconds.Ort > 0).Select(r => r.Result.Milliseconds.Ort).DefaultIfEmpty().Average():0} ms per exit-0 case");
 summary.AppendLine("refused by exit code: " + string.Join(", ", results.Where(r => r.Result.Verdict == Verdicts.Refused).GroupBy(r => r.Result.Exit).OrderBy(g => g.Key).Select(g => $"exit {g.Key}: {g.Count()}")));
 summary.AppendLine("by fixture: " + string.Join(", ", results.GroupBy(r => r.Fixture).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key} {g.Count(r => r.Result.Verdict == Verdicts.Ok)} ok of {g.Count()}")));
 var findings = results.Where(r => Verdicts.IsFinding(r.Result.Verdict)).ToList();

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 
 namespace OnnxTrtForge.Fuzz;
@@ -6,7 +7,7 @@ namespace OnnxTrtForge.Fuzz;
 /// The worker side (<c>forge-fuzz --worker</c>): reads case numbers from stdin, one a line, runs each in
 /// process and answers on stdout with protocol lines the pool reads (anything else on stdout is ignored):
 /// <c>@@phase CASE forge FIXTURE MUTATION</c> before forge runs, <c>@@phase CASE ort</c> before ONNX Runtime
-/// runs, <c>@@done CASE VERDICT EXIT DETAIL</c> at the end; fields are tab-separated.
+/// runs, <c>@@done CASE VERDICT EXIT FORGE_MS ORT_MS DETAIL</c> at the end; fields are tab-separated.
 /// </summary>
 internal static class Worker
 {
@@ -30,7 +31,8 @@ internal static class Worker
                     : Line(Phase, index.ToString(CultureInfo.InvariantCulture), phase));
                 stdout.Flush();
             }).Result;
-            stdout.WriteLine(Line(Done, index.ToString(CultureInfo.InvariantCulture), result.Verdict, result.Exit.ToString(CultureInfo.InvariantCulture), result.Detail));
+            stdout.WriteLine(Line(Done, index.ToString(CultureInfo.InvariantCulture), result.Verdict, result.Exit.ToString(CultureInfo.InvariantCulture),
+                result.Milliseconds.Forge.ToString("0", CultureInfo.InvariantCulture), result.Milliseconds.Ort.ToString("0", CultureInfo.InvariantCulture), result.Detail));
             stdout.Flush();
         }
 
@@ -42,11 +44,14 @@ internal static class Worker
     {
         var input = runner.Prepare(index);
         phase("forge", input);
+        var clock = Stopwatch.StartNew();
         var (exit, message) = CaseRunner.Optimize(input);
+        var forgeMs = clock.Elapsed.TotalMilliseconds;
         CaseResult result;
         if (exit == 0)
         {
             phase("ort", input);
+            clock.Restart();
             try
             {
                 result = CaseRunner.Compare(input);
@@ -62,6 +67,8 @@ internal static class Worker
         {
             result = new CaseResult(index, exit is 2 or 3 ? Verdicts.Refused : Verdicts.Crash, exit, message);
         }
+
+        result = result with { Milliseconds = (forgeMs, exit == 0 ? clock.Elapsed.TotalMilliseconds : 0) };
 
         if (!keepAll && !Verdicts.IsFinding(result.Verdict))
         {

@@ -171,9 +171,12 @@ internal sealed class WorkerPool(PoolSettings settings, Action<string> log)
                         (fixture, mutation) = (fields[3], fields[4]);
                     }
                 }
-                else if (fields[0] == Worker.Done && fields.Length >= 5 && fields[1] == index.ToString(CultureInfo.InvariantCulture))
+                else if (fields[0] == Worker.Done && fields.Length >= 7 && fields[1] == index.ToString(CultureInfo.InvariantCulture))
                 {
-                    var result = new CaseResult(index, fields[2], int.Parse(fields[3], CultureInfo.InvariantCulture), string.Join(' ', fields[4..]));
+                    var result = new CaseResult(index, fields[2], int.Parse(fields[3], CultureInfo.InvariantCulture), string.Join(' ', fields[6..]))
+                    {
+                        Milliseconds = (double.Parse(fields[4], CultureInfo.InvariantCulture), double.Parse(fields[5], CultureInfo.InvariantCulture)),
+                    };
                     return new Outcome(result, phase, fixture, mutation, false, 0, "");
                 }
             }
