@@ -4,7 +4,7 @@ using System.Text;
 using OnnxTrtForge.Fuzz;
 
 // forge-fuzz [--fixtures DIR] [--cases N] [--first K] [--seed S] [--jobs J] [--timeout-s T] [--ort-timeout-s T]
-//            [--work DIR] [--out DIR]
+//            [--max-seconds T] [--work DIR] [--out DIR]
 // forge-fuzz --case K [--seed S] [--fixtures DIR] [--work DIR]     one case in this process, its files kept
 //
 // Each case k of seed S is one seeded mutation (Mutator.cs) of one fixture (every model.onnx under --fixtures),
@@ -38,7 +38,7 @@ using OnnxTrtForge.Fuzz;
 var options = Options.Parse(args);
 if (options is null)
 {
-    Console.Error.WriteLine("usage: forge-fuzz [--fixtures DIR] [--cases N] [--first K] [--seed S] [--jobs J] [--timeout-s T] [--ort-timeout-s T] [--work DIR] [--out DIR] | --case K");
+    Console.Error.WriteLine("usage: forge-fuzz [--fixtures DIR] [--cases N] [--first K] [--seed S] [--jobs J] [--timeout-s T] [--ort-timeout-s T] [--max-seconds T] [--work DIR] [--out DIR] | --case K");
     return 2;
 }
 
@@ -61,12 +61,20 @@ if (options.Case is { } single)
 var workFolder = options.Work ?? Directory.CreateTempSubdirectory("forge-fuzz-").FullName;
 Directory.CreateDirectory(workFolder);
 string[] workerArguments = ["--fixtures", Path.GetFullPath(options.Fixtures), "--seed", options.Seed.ToString(CultureInfo.InvariantCulture), "--work", Path.GetFullPath(workFolder)];
-var settings = new PoolSettings(options.Jobs, TimeSpan.FromSeconds(options.TimeoutSeconds), TimeSpan.FromSeconds(options.OrtTimeoutSeconds), workerArguments);
+var settings = new PoolSettings(options.Jobs, TimeSpan.FromSeconds(options.TimeoutSeconds), TimeSpan.FromSeconds(options.OrtTimeoutSeconds), workerArguments)
+{
+    TimeLimit = options.MaxSeconds is { } max ? TimeSpan.FromSeconds(max) : null,
+};
 var clock = Stopwatch.StartNew();
 var results = new WorkerPool(settings, line => Console.WriteLine(line)).Run(Enumerable.Range(options.First, options.Cases).ToList());
 var seconds = clock.Elapsed.TotalSeconds;
 
 var summary = new StringBuilder();
+if (results.Count < options.Cases)
+{
+    summary.AppendLine(CultureInfo.InvariantCulture, $"stopped at --max-seconds {options.MaxSeconds}: {results.Count} of {options.Cases} cases ran");
+}
+
 summary.AppendLine(CultureInfo.InvariantCulture, $"forge-fuzz: {results.Count} cases ({options.First}..{options.First + options.Cases - 1}), seed {options.Seed}, {fixtures.Count} fixtures, {options.Jobs} jobs, {seconds:0} s, {results.Count / seconds:0.00} cases/s");
 summary.AppendLine(string.Join(", ", results.GroupBy(r => r.Result.Verdict).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key} {g.Count()}")));
 summary.AppendLine(CultureInfo.InvariantCulture, $"time per case (in a worker): forge {results.Average(r => r.Result.Milliseconds.Forge):0} ms; ONNX Runtime comparison {results.Where(r => r.Result.Milliseconds.Ort > 0).Select(r => r.Result.Milliseconds.Ort).DefaultIfEmpty().Average():0} ms per exit-0 case");
@@ -118,6 +126,8 @@ namespace OnnxTrtForge.Fuzz
 
         public double OrtTimeoutSeconds { get; init; } = 120;
 
+        public double? MaxSeconds { get; init; }
+
         public string? Work { get; init; }
 
         public string? Out { get; init; }
@@ -159,6 +169,7 @@ namespace OnnxTrtForge.Fuzz
                     "--case" when number >= 0 => options with { Case = number.Value },
                     "--timeout-s" when seconds is not null => options with { TimeoutSeconds = seconds.Value },
                     "--ort-timeout-s" when seconds is not null => options with { OrtTimeoutSeconds = seconds.Value },
+                    "--max-seconds" when seconds is not null => options with { MaxSeconds = seconds.Value },
                     _ => null,
                 };
                 if (options is null)

@@ -6,7 +6,11 @@ using System.Threading.Channels;
 namespace OnnxTrtForge.Fuzz;
 
 /// <summary>How the pool runs its workers.</summary>
-internal sealed record PoolSettings(int Jobs, TimeSpan ForgeTimeout, TimeSpan OrtTimeout, IReadOnlyList<string> WorkerArguments);
+internal sealed record PoolSettings(int Jobs, TimeSpan ForgeTimeout, TimeSpan OrtTimeout, IReadOnlyList<string> WorkerArguments)
+{
+    /// <summary>No case starts after this much time (the run ends with the cases done so far); null: no limit.</summary>
+    public TimeSpan? TimeLimit { get; init; }
+}
 
 /// <summary>A finished case as the pool saw it: the worker's answer, or what the pool concluded when the worker died or went silent.</summary>
 internal sealed record PoolResult(CaseResult Result, string Fixture, string Mutation);
@@ -42,18 +46,19 @@ internal sealed class WorkerPool(PoolSettings settings, Action<string> log)
             }
         }
 
-        var slots = Enumerable.Range(0, Math.Max(1, settings.Jobs)).Select(_ => Task.Run(() => Slot(queue, Finished))).ToArray();
+        var deadline = settings.TimeLimit is { } limit ? DateTime.UtcNow + limit : DateTime.MaxValue;
+        var slots = Enumerable.Range(0, Math.Max(1, settings.Jobs)).Select(_ => Task.Run(() => Slot(queue, deadline, Finished))).ToArray();
         Task.WaitAll(slots);
         return results.OrderBy(r => r.Result.Case).ToList();
     }
 
-    private async Task Slot(ConcurrentQueue<int> queue, Action<PoolResult> finished)
+    private async Task Slot(ConcurrentQueue<int> queue, DateTime deadline, Action<PoolResult> finished)
     {
         WorkerProcess? worker = null;
         var failedStarts = 0;
         try
         {
-            while (queue.TryDequeue(out var index))
+            while (DateTime.UtcNow < deadline && queue.TryDequeue(out var index))
             {
                 worker ??= WorkerProcess.Start(settings.WorkerArguments);
                 var outcome = await worker.RunAsync(index, settings.ForgeTimeout, settings.OrtTimeout);
