@@ -158,7 +158,12 @@ internal sealed class CaseRunner(IReadOnlyList<Fixture> fixtures, int seed, stri
     {
         try
         {
-            // the model checked against itself: loads, runs twice on the same seeded inputs
+            // a load first: a model that does not load is answered without OptimizeCheck's rewrite-rules fallback
+            using (OrtSessions.Create(path, new RuntimeOptions { Optimize = false, Threads = 1 }))
+            {
+            }
+
+            // then the model checked against itself: runs twice on the same seeded inputs
             var self = OptimizeCheck.Run(path, path, new OptimizeCheckOptions { Seed = seed, Threads = 1, MaxDataSets = 1 });
             return self.Outputs.Count > 0 ? null : "no outputs";
         }

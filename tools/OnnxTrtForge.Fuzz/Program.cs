@@ -80,6 +80,12 @@ summary.AppendLine(string.Join(", ", results.GroupBy(r => r.Result.Verdict).Orde
 summary.AppendLine(CultureInfo.InvariantCulture, $"time per case (in a worker): forge {results.Average(r => r.Result.Milliseconds.Forge):0} ms; ONNX Runtime comparison {results.Where(r => r.Result.Milliseconds.Ort > 0).Select(r => r.Result.Milliseconds.Ort).DefaultIfEmpty().Average():0} ms per exit-0 case");
 summary.AppendLine("refused by exit code: " + string.Join(", ", results.Where(r => r.Result.Verdict == Verdicts.Refused).GroupBy(r => r.Result.Exit).OrderBy(g => g.Key).Select(g => $"exit {g.Key}: {g.Count()}")));
 summary.AppendLine("by fixture: " + string.Join(", ", results.GroupBy(r => r.Fixture).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key} {g.Count(r => r.Result.Verdict == Verdicts.Ok)} ok of {g.Count()}")));
+// exit 3 says a pass broke the graph: on a mutated input that is a refusal, but the wrong class of one; their reasons
+foreach (var reason in results.Where(r => r.Result.Exit == 3).GroupBy(r => Reason(r.Result.Detail)).OrderByDescending(g => g.Count()).Take(10))
+{
+    summary.AppendLine(CultureInfo.InvariantCulture, $"  exit 3 x{reason.Count()} (e.g. case {reason.First().Result.Case}): {reason.Key}");
+}
+
 var findings = results.Where(r => Verdicts.IsFinding(r.Result.Verdict)).ToList();
 foreach (var (title, list) in new[] { ("findings", findings), ("listed for a look", results.Where(r => Verdicts.IsListed(r.Result.Verdict)).ToList()) })
 {
@@ -106,6 +112,14 @@ if (findings.Count == 0 && options.Work is null)
 }
 
 return findings.Count == 0 ? 0 : 1;
+
+// a message without its names and numbers, so that one cause is one line
+static string Reason(string detail)
+{
+    var text = System.Text.RegularExpressions.Regex.Replace(detail, "'[^']*'", "'…'");
+    text = System.Text.RegularExpressions.Regex.Replace(text, "[0-9]+", "N");
+    return text.Length > 160 ? text[..160] : text;
+}
 
 namespace OnnxTrtForge.Fuzz
 {
