@@ -8,6 +8,7 @@ internal static class Verdicts
     public const string BothRefused = "both-refused";
     public const string Repaired = "repaired";
     public const string Unchecked = "unchecked";
+    public const string ReferenceOverflows = "reference-overflows";
     public const string OrtTimeout = "ort-timeout";
     public const string Crash = "crash";
     public const string Hang = "hang";
@@ -19,5 +20,5 @@ internal static class Verdicts
     public static bool IsFinding(string verdict) => verdict is Crash or Hang or BadOutput or WrongOutput or OrtCrash or HarnessError;
 
     /// <summary>Listed in the summary for a look, without failing the run.</summary>
-    public static bool IsListed(string verdict) => verdict is Repaired or Unchecked or OrtTimeout;
+    public static bool IsListed(string verdict) => verdict is Repaired or Unchecked or OrtTimeout or ReferenceOverflows;
 }
