@@ -105,6 +105,26 @@ public sealed class ShapeConflictTests
         AssertConflict(m, "bad_gemm", "[" + string.Join(",", a) + "]");
     }
 
+    [Fact]
+    public void An_input_whose_node_mixes_element_types_is_bad_input_not_a_pass_that_failed()
+    {
+        // forge-fuzz elem-type mutations: an initializer of another type under a Conv used to end in exit 3
+        var m = new TinyModel(13);
+        var x = m.Input("x", DataType.Float, 1, 2, 8, 8);
+        var conv = m.Op("Conv", [x, m.Const(Tensor.FromInt64s([3, 2, 3, 3], new long[54]), "w")]);
+        conv.Name = "mixed_conv";
+        m.Output(conv.Outputs[0], DataType.Float, 1, 3, 6, 6);
+        Assert.ThrowsAny<Exception>(() => m.RunOrt(m.RandomInputs()));
+
+        var e = Assert.Throws<ForgeInputException>(() => Optimizer.Optimize(m.Model));
+        var eachPass = Assert.Throws<ForgeInputException>(() => Optimizer.Optimize(m.Model, new OptimizeOptions { ValidateEveryPass = true }));
+
+        Assert.Equal(ExitCode.BadInput, e.ExitCode);
+        Assert.Contains("before any pass", e.Message, StringComparison.Ordinal);
+        Assert.Contains("mixed_conv", e.Message, StringComparison.Ordinal);
+        Assert.Contains("mixed_conv", eachPass.Message, StringComparison.Ordinal);
+    }
+
     /// <summary>ONNX Runtime refuses the graph; forge's optimize ends in exit 2 naming the node and the shapes.</summary>
     private static void AssertConflict(TinyModel m, string node, string text)
     {
