@@ -105,6 +105,23 @@ public sealed class ShapeConflictTests
         AssertConflict(m, "bad_gemm", "[" + string.Join(",", a) + "]");
     }
 
+    [Theory]
+    [InlineData(new long[] { 0, 2, 1, long.MaxValue })]
+    [InlineData(new long[] { 0, 2, 1 })]
+    [InlineData(new long[] { 0, 2, 2, 3 })]
+    public void A_transpose_perm_that_is_not_a_permutation_of_the_input_axes_is_bad_input_not_a_crash_of_a_later_pass(long[] perm)
+    {
+        // fuzz seed 1 case 12: perm INT64_MAX crashed simplify-reshape-transpose (IndexOutOfRange, exit 3)
+        var m = new TinyModel(13);
+        var x = m.Input("x", DataType.Float, 1, 2, 3, 4);
+        var transpose = m.Op("Transpose", [x], Attribute.IntList("perm", perm));
+        transpose.Name = "bad_transpose";
+        var reshape = m.Op("Reshape", [transpose.Outputs[0], m.Int64s("shape", 1, -1)]);
+        m.Graph.Outputs.Add(reshape.Outputs[0]);
+
+        AssertConflict(m, "bad_transpose", "[1,2,3,4]");
+    }
+
     [Fact]
     public void An_input_whose_node_mixes_element_types_is_bad_input_not_a_pass_that_failed()
     {

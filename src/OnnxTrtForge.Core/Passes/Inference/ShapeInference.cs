@@ -642,7 +642,12 @@ public static class ShapeInference
         }
 
         var perm = node.GetInts("perm")?.ToArray() ?? Enumerable.Range(0, input.Length).Reverse().Select(i => (long)i).ToArray();
-        return perm.Length != input.Length ? null : perm.Select(p => input[p]).ToArray();
+        if (perm.Length != input.Length || !perm.Order().SequenceEqual(Enumerable.Range(0, input.Length).Select(i => (long)i)))
+        {
+            throw Conflict(node, $"perm [{string.Join(",", perm)}] is not a permutation of the input's {input.Length.ToString(CultureInfo.InvariantCulture)} axes", [input]);
+        }
+
+        return perm.Select(p => input[p]).ToArray();
     }
 
     private static DimExpr?[]? Unsqueeze(DimExpr?[]? input, OpArguments.Ints axes)
