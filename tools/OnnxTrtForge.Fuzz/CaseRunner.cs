@@ -82,8 +82,12 @@ internal sealed class CaseRunner(IReadOnlyList<Fixture> fixtures, int seed, stri
         return new CaseInput(index, fixture.Name, description, folder);
     }
 
-    /// <summary>Forge's optimize road on the case; the exit code forge would end with (0, 1 unexpected, 2 bad input, 3 pass failed) and its one-line message.</summary>
-    public static (int Exit, string Message) Optimize(CaseInput input)
+    /// <summary>
+    /// Forge's optimize road on the case; the exit code forge would end with (0, 1 unexpected, 2 bad input, 3 pass
+    /// failed), its one-line message, and whether it is a crash: exit 1, or an exit 3 that wraps a .NET exception
+    /// thrown inside a pass (the pass manager's "pass failed" around an IndexOutOfRange is a crash all the same).
+    /// </summary>
+    public static (int Exit, string Message, bool Crashed) Optimize(CaseInput input)
     {
         var model = Path.Combine(input.Folder, "model.onnx");
         var output = Path.Combine(input.Folder, "out.onnx");
@@ -94,18 +98,36 @@ internal sealed class CaseRunner(IReadOnlyList<Fixture> fixtures, int seed, stri
             plan.Model(output, ExternalDataMode.Auto);
             Optimizer.Optimize(loaded, new OptimizeOptions());
             OnnxWriter.Save(loaded, output, new SaveOptions());
-            return (0, "");
+            return (0, "", false);
+        }
+        catch (ForgeException e) when (e is PassFailedException && Unexpected(e) is { } inner)
+        {
+            return (e.ExitCode, $"{e.Label}: {e.Message} ({inner.GetType().Name} at {inner.StackTrace?.Split('\n').FirstOrDefault()?.Trim()})", true);
         }
         catch (ForgeException e)
         {
-            return (e.ExitCode, $"{e.Label}: {e.Message}");
+            return (e.ExitCode, $"{e.Label}: {e.Message}", false);
         }
 #pragma warning disable CA1031 // anything but a ForgeException is forge's "unexpected error" (exit 1): exactly what the fuzzer looks for
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            return (1, $"unexpected error: {e.GetType().Name}: {e.Message} at {e.StackTrace?.Split('\n').FirstOrDefault()?.Trim()}");
+            return (1, $"unexpected error: {e.GetType().Name}: {e.Message} at {e.StackTrace?.Split('\n').FirstOrDefault()?.Trim()}", true);
         }
+    }
+
+    /// <summary>The first exception in the chain that is not forge's own (an ONNX Runtime refusal is not one).</summary>
+    private static Exception? Unexpected(Exception e)
+    {
+        for (var inner = e.InnerException; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is not ForgeException and not OnnxRuntimeException)
+            {
+                return inner;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>The verdict of an exit-0 case: both models in ONNX Runtime (CPU, one thread, optimizations off) on the same inputs.</summary>

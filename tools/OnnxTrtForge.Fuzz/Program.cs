@@ -16,7 +16,8 @@ using OnnxTrtForge.Fuzz;
 //
 // Verdicts (F: a finding, the run exits 1; L: listed in the summary for a look; the rest are counted only):
 //   forge exit 2 or 3 (it refused the input, or its own check refused its result)    refused
-//   forge exit 1, any other non-zero exit, or the worker died during forge           crash          F
+//   forge exit 1, any other non-zero exit, an exit 3 wrapping a .NET exception thrown
+//   inside a pass (IndexOutOfRange, NullReference, ...), or the worker died in forge crash          F
 //   no answer within --timeout-s during forge (the worker is killed)                 hang           F
 //   forge exit 0: the input and forge's output run side by side by OptimizeCheck (forge --check's code and
 //   tolerances: fp32 rel L2 1e-5, fp16 2e-3, non-finite values must match; CPU, optimizations off, one thread)

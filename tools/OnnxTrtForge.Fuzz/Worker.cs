@@ -45,7 +45,7 @@ internal static class Worker
         var input = runner.Prepare(index);
         phase("forge", input);
         var clock = Stopwatch.StartNew();
-        var (exit, message) = CaseRunner.Optimize(input);
+        var (exit, message, crashed) = CaseRunner.Optimize(input);
         var forgeMs = clock.Elapsed.TotalMilliseconds;
         CaseResult result;
         if (exit == 0)
@@ -65,7 +65,7 @@ internal static class Worker
         }
         else
         {
-            result = new CaseResult(index, exit is 2 or 3 ? Verdicts.Refused : Verdicts.Crash, exit, message);
+            result = new CaseResult(index, exit is 2 or 3 && !crashed ? Verdicts.Refused : Verdicts.Crash, exit, message);
         }
 
         result = result with { Milliseconds = (forgeMs, exit == 0 ? clock.Elapsed.TotalMilliseconds : 0) };
