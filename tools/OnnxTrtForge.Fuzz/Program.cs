@@ -78,10 +78,11 @@ var seconds = clock.Elapsed.TotalSeconds;
 var summary = new StringBuilder();
 if (results.Count < options.Cases)
 {
-    summary.AppendLine(CultureInfo.InvariantCulture, $"stopped at --max-seconds {options.MaxSeconds}: {results.Count} of {options.Cases} cases ran");
+    // the queue hands out cases in order and every case handed out finishes: the cases run are first..first+count-1
+    summary.AppendLine(CultureInfo.InvariantCulture, $"stopped at --max-seconds {options.MaxSeconds}: {results.Count} of {options.Cases} cases ran; go on with --first {options.First + results.Count} --cases {options.Cases - results.Count}");
 }
 
-summary.AppendLine(CultureInfo.InvariantCulture, $"forge-fuzz: {results.Count} cases ({options.First}..{options.First + options.Cases - 1}), seed {options.Seed}, {fixtures.Count} fixtures, {options.Jobs} jobs, {seconds:0} s, {results.Count / seconds:0.00} cases/s");
+summary.AppendLine(CultureInfo.InvariantCulture, $"forge-fuzz: {results.Count} cases ({options.First}..{options.First + results.Count - 1}), seed {options.Seed}, {fixtures.Count} fixtures, {options.Jobs} jobs, {seconds:0} s, {results.Count / seconds:0.00} cases/s");
 summary.AppendLine(string.Join(", ", results.GroupBy(r => r.Result.Verdict).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key} {g.Count()}")));
 summary.AppendLine(CultureInfo.InvariantCulture, $"time per case (in a worker): forge {results.Average(r => r.Result.Milliseconds.Forge):0} ms; ONNX Runtime comparison {results.Where(r => r.Result.Milliseconds.Ort > 0).Select(r => r.Result.Milliseconds.Ort).DefaultIfEmpty().Average():0} ms per exit-0 case");
 summary.AppendLine("refused by exit code: " + string.Join(", ", results.Where(r => r.Result.Verdict == Verdicts.Refused).GroupBy(r => r.Result.Exit).OrderBy(g => g.Key).Select(g => $"exit {g.Key}: {g.Count()}")));

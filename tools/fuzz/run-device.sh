@@ -10,7 +10,7 @@
 #   carry:     [".stage-fuzz"]
 #   timeout_s: 600
 # `run CASES SEED [MAX_SECONDS] [FIRST]` unpacks the publish under /tmp, runs CASES cases of SEED on every core
-# (--jobs $(nproc)) over tests/fixtures, stops starting cases after MAX_SECONDS (default 420, so the command
+# (--jobs $(nproc)) over tests/fixtures, stops starting cases after MAX_SECONDS (default 450, so the command
 # ends inside the 10-minute limit even with cases in flight; a second call with FIRST = the cases done goes
 # on where it stopped) and writes $OUT/summary-seed<SEED>.txt (totals,
 # findings, cases/s) and $OUT/log.txt. A finding is reproduced here with
@@ -35,7 +35,7 @@ stage)
   [ $((packed + tree)) -lt $((64 * 1048576)) ] || { echo "too large to carry" >&2; exit 2; }
   ;;
 run)
-  cases=${2:-10000} seed=${3:-7} max=${4:-420} first=${5:-0}
+  cases=${2:-10000} seed=${3:-7} max=${4:-450} first=${5:-0}
   [ -f "$stage/forge-fuzz.tar.xz" ] || { echo "no $stage/forge-fuzz.tar.xz: run 'tools/fuzz/run-device.sh stage' here and carry $stage" >&2; exit 2; }
   out=${OUT:-$PWD/fuzz-out}
   mkdir -p "$out"
