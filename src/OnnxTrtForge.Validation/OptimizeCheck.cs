@@ -29,10 +29,17 @@ public sealed record OptimizeCheckOptions
 
     /// <summary>The CUDA device (<c>--device-id</c>).</summary>
     public int DeviceId { get; init; }
+
+    /// <summary>ONNX Runtime's intra-op threads per session; 0 lets it choose (callers running checks side by side pass 1).</summary>
+    public int Threads { get; init; }
 }
 
 /// <summary>One output of one input set compared with the reference.</summary>
-public sealed record OutputCheck(string DataSet, string Output, string ElementType, double RelativeL2, double MaxAbsDiff, bool NonFinite, double Tolerance, bool Passed);
+public sealed record OutputCheck(string DataSet, string Output, string ElementType, double RelativeL2, double MaxAbsDiff, bool NonFinite, double Tolerance, bool Passed)
+{
+    /// <summary>How many values are NaN or infinite in the reference's output and in the checked one, of how many.</summary>
+    public (long Reference, long Checked, long Total) NonFiniteCounts { get; init; }
+}
 
 /// <summary>The outcome of <c>--check</c>: what the optimized model was compared with, and each output's figures.</summary>
 public sealed record OptimizeCheckResult(string Reference, string Inputs, IReadOnlyList<OutputCheck> Outputs, IReadOnlyList<string> Notes)
@@ -64,7 +71,7 @@ public static class OptimizeCheck
         // provider assigns com.microsoft NhwcConv only when graph optimizations run (with them off the node is
         // left without a provider and the session fails: seen on an H200), so the check runs the models as
         // `forge bench` and the denoising loop do.
-        var runtime = new RuntimeOptions { Optimize = options.Device == ExecutionDevice.Cuda, Device = options.Device, DeviceId = options.DeviceId };
+        var runtime = new RuntimeOptions { Optimize = options.Device == ExecutionDevice.Cuda, Device = options.Device, DeviceId = options.DeviceId, Threads = options.Threads };
         string reference;
         var referenceSession = Open(originalPath, runtime, out var originalError, missingKernelIsBadInput: true);
         string? tempDir = null;
@@ -324,11 +331,14 @@ public static class OptimizeCheck
 
         // non-finite values must match the original's exactly (NaN for NaN, the same infinity); the rest is compared by rel L2
         var nonFinite = false;
+        long wantNonFinite = 0, gotNonFinite = 0;
         var wantFinite = new List<double>(want.Values.Length);
         var gotFinite = new List<double>(got.Values.Length);
         for (var i = 0; i < got.Values.Length; i++)
         {
             double g = got.Values[i], w = want.Values[i];
+            wantNonFinite += double.IsFinite(w) ? 0 : 1;
+            gotNonFinite += double.IsFinite(g) ? 0 : 1;
             if (double.IsFinite(w) && double.IsFinite(g))
             {
                 wantFinite.Add(w);
@@ -343,7 +353,10 @@ public static class OptimizeCheck
         var metrics = TensorComparison.Compare(wantFinite.ToArray(), gotFinite.ToArray());
         var rel = wantFinite.Count == 0 ? 0 : metrics.RelativeL2;
         var maxAbs = wantFinite.Count == 0 ? 0 : metrics.MaxAbsError;
-        return new OutputCheck(set, name, got.Type.OnnxName(), rel, maxAbs, nonFinite, tolerance, !nonFinite && rel <= tolerance);
+        return new OutputCheck(set, name, got.Type.OnnxName(), rel, maxAbs, nonFinite, tolerance, !nonFinite && rel <= tolerance)
+        {
+            NonFiniteCounts = (wantNonFinite, gotNonFinite, want.Values.Length),
+        };
     }
 
     internal static OrtValue ToOrtValue(Tensor t)

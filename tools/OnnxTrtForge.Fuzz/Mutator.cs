@@ -7,7 +7,7 @@ namespace OnnxTrtForge.Fuzz;
 internal static class Mutator
 {
     public static readonly string[] Kinds =
-        ["delete-input", "dim", "elem-type", "rewire", "value-info", "extreme-constant", "opset", "drop-node", "attribute", "byte-flip"];
+        ["delete-input", "dim", "elem-type", "rewire", "value-info", "extreme-constant", "float-constant", "opset", "drop-node", "attribute", "byte-flip"];
 
     public static (byte[] Bytes, string Description) Mutate(byte[] original, Random random)
     {
@@ -77,7 +77,9 @@ internal static class Mutator
                 what = $"node '{node.Name}' input {slot} rewired to '{node.Input[slot]}'";
                 break;
             case "value-info" when node is not null && node.Output.Count > 0:
-                var stale = new ValueInfoProto { Name = node.Output[0], Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = 1, Shape = new TensorShapeProto() } } };
+                // mostly the value's own element type, so the stale shape (not a type ORT refuses at once) is what is tested
+                var elemType = random.Next(4) == 0 ? 1 : LikelyElemType(g, node);
+                var stale = new ValueInfoProto { Name = node.Output[0], Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = elemType, Shape = new TensorShapeProto() } } };
                 var rank = random.Next(5);
                 for (var i = 0; i < rank; i++)
                 {
@@ -109,6 +111,37 @@ internal static class Mutator
                 }
 
                 what = $"initializer '{c.Name}' element = {value}";
+                break;
+            case "float-constant":
+                // a valid model with NaN, infinities, fp16's extremes or huge values in its weights: folding and
+                // the passes must carry them as ONNX Runtime computes them
+                var floats = g.Initializer.Where(t => t.DataType is 1 or 10 && t.RawData.Length >= 4).ToList();
+                if (floats.Count == 0)
+                {
+                    goto default;
+                }
+
+                var f = floats[random.Next(floats.Count)];
+                float[] specials = [float.NaN, float.PositiveInfinity, float.NegativeInfinity, 65504f, -65504f, 1e30f, -0f, 0f];
+                var special = specials[random.Next(specials.Length)];
+                var payload = f.RawData.ToByteArray();
+                var width = f.DataType == 1 ? 4 : 2;
+                var changed = 1 + random.Next(Math.Min(8, payload.Length / width));
+                for (var i = 0; i < changed; i++)
+                {
+                    var at = width * random.Next(payload.Length / width);
+                    if (width == 4)
+                    {
+                        BitConverter.TryWriteBytes(payload.AsSpan(at), special);
+                    }
+                    else
+                    {
+                        BitConverter.TryWriteBytes(payload.AsSpan(at), (Half)special);
+                    }
+                }
+
+                f.RawData = ByteString.CopyFrom(payload);
+                what = $"initializer '{f.Name}' {changed} element(s) = {special}";
                 break;
             case "opset":
                 var def = model.OpsetImport.FirstOrDefault(o => o.Domain is "" or "ai.onnx");
@@ -144,5 +177,15 @@ internal static class Mutator
         }
 
         return (model.ToByteArray(), $"{kind}: {what}");
+    }
+
+    /// <summary>The element type a node's first output most likely has: declared, int64 for shape ops, else the first graph input's.</summary>
+    private static int LikelyElemType(GraphProto g, NodeProto node)
+    {
+        var declared = g.ValueInfo.Concat(g.Output).FirstOrDefault(v => v.Name == node.Output[0])?.Type?.TensorType?.ElemType;
+        return declared is > 0 ? declared.Value
+            : node.OpType is "Shape" or "Size" or "NonZero" or "ArgMax" or "ArgMin" ? 7
+            : node.OpType is "Equal" or "Less" or "Greater" or "Not" or "And" or "Or" ? 9
+            : g.Input.FirstOrDefault()?.Type?.TensorType?.ElemType ?? 1;
     }
 }

@@ -120,7 +120,11 @@ public static class Optimizer
         }
 
         var before = ModelStats.Of(model);
-        var manager = new PassManager(options.MaxIterations, options.ValidateEveryPass ? ValidateAfter : null, options.Progress);
+
+        // what the validator says of the input before any pass: a graph that was already invalid is bad input (exit 2),
+        // not a pass that failed (exit 3), when the validator refuses the result
+        var inputProblem = options.Validate || options.ValidateEveryPass ? InputProblem(model) : null;
+        var manager = new PassManager(options.MaxIterations, options.ValidateEveryPass ? (m, p) => ValidateAfter(m, p, inputProblem) : null, options.Progress);
         var records = new List<PassRecord>();
         var clock = Stopwatch.StartNew();
         try
@@ -142,7 +146,14 @@ public static class Optimizer
 
         if (options.Validate)
         {
-            GraphValidator.Validate(model);
+            try
+            {
+                GraphValidator.Validate(model);
+            }
+            catch (PassFailedException e) when (inputProblem is not null)
+            {
+                throw InvalidInput(model, inputProblem, e);
+            }
         }
 
         clock.Stop();
@@ -166,11 +177,32 @@ public static class Optimizer
         };
     }
 
-    private static void ValidateAfter(Model model, IGraphPass pass)
+    private static string? InputProblem(Model model)
     {
         try
         {
             GraphValidator.Validate(model);
+            return null;
+        }
+        catch (ForgeException e)
+        {
+            // only remembered: the passes may still repair it (a stale annotation dropped, an ATen node rewritten)
+            return e.Message;
+        }
+    }
+
+    private static ForgeInputException InvalidInput(Model model, string problem, Exception inner) =>
+        new($"{model.SourcePath ?? "model"}: the input is invalid before any pass ran: {problem}", inner);
+
+    private static void ValidateAfter(Model model, IGraphPass pass, string? inputProblem)
+    {
+        try
+        {
+            GraphValidator.Validate(model);
+        }
+        catch (PassFailedException e) when (inputProblem is not null)
+        {
+            throw InvalidInput(model, inputProblem, e);
         }
         catch (PassFailedException e)
         {

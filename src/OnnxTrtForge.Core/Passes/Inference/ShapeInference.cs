@@ -238,25 +238,77 @@ public static class ShapeInference
 
     internal static DimExpr?[]? Gemm(Node node, DimExpr?[]? a, DimExpr?[]? b)
     {
-        if (a is null || b is null || a.Length != 2 || b.Length != 2)
+        if ((a is not null && a.Length != 2) || (b is not null && b.Length != 2))
+        {
+            throw Conflict(node, "Gemm multiplies two matrices (rank 2)", [a, b]);
+        }
+
+        if (a is null || b is null)
         {
             return null;
         }
 
         var m = node.GetInt("transA", 0) != 0 ? a[1] : a[0];
         var n = node.GetInt("transB", 0) != 0 ? b[0] : b[1];
+        var ka = node.GetInt("transA", 0) != 0 ? a[0] : a[1];
+        var kb = node.GetInt("transB", 0) != 0 ? b[1] : b[0];
+        if (ka?.Constant is { } k1 && kb?.Constant is { } k2 && k1 != k2)
+        {
+            throw Conflict(node, "inner dimensions differ (after transA/transB)", [a, b]);
+        }
+
         return [m, n];
     }
 
     internal static DimExpr?[]? Conv(Node node, DimExpr?[]? x, DimExpr?[]? w)
     {
-        if (x is null || w is null || x.Length < 3 || w.Length != x.Length)
+        if (x is not null && x.Length < 3)
+        {
+            throw Conflict(node, "the input needs a batch, a channel and at least one spatial dimension", [x, w]);
+        }
+
+        if (x is null || w is null)
         {
             return null;
         }
 
+        if (w.Length != x.Length)
+        {
+            throw Conflict(node, "the weight's rank differs from the input's", [x, w]);
+        }
+
+        // X is [N, C, ...], W is [M, C/group, k...]: the channels ONNX Runtime checks when it runs the node
+        var group = node.GetInt("group", 1);
+        if (group <= 0)
+        {
+            throw new ForgeInputException($"node '{node.Name}' ({node.OpType}): group {group.ToString(CultureInfo.InvariantCulture)} must be positive");
+        }
+
+        if (x[1]?.Constant is { } channels && w[1]?.Constant is { } perGroup && channels != checked(perGroup * group))
+        {
+            throw Conflict(node, $"input channels differ from the weight's channels x group {group.ToString(CultureInfo.InvariantCulture)}", [x, w]);
+        }
+
+        if (w[0]?.Constant is { } filters && filters % group != 0)
+        {
+            throw Conflict(node, $"the weight's output channels do not divide into group {group.ToString(CultureInfo.InvariantCulture)}", [x, w]);
+        }
+
+        var bias = SymShape(node.Input(2));
+        if (bias is not null && (bias.Length != 1 || (bias[0]?.Constant is { } b && w[0]?.Constant is { } m && b != m)))
+        {
+            throw Conflict(node, "the bias is not one value per output channel", [x, w, bias]);
+        }
+
         var spatial = x.Length - 2;
-        var kernel = node.GetInts("kernel_shape")?.ToArray() ?? w[2..].Select(d => d?.Constant ?? -1).ToArray();
+        var declaredKernel = node.GetInts("kernel_shape")?.ToArray();
+        if (declaredKernel is not null && (declaredKernel.Length != spatial
+            || declaredKernel.Where((k, i) => w[i + 2]?.Constant is { } size && size != k).Any()))
+        {
+            throw Conflict(node, $"kernel_shape [{string.Join(",", declaredKernel)}] differs from the weight's spatial dimensions", [x, w]);
+        }
+
+        var kernel = declaredKernel ?? w[2..].Select(d => d?.Constant ?? -1).ToArray();
         var strides = node.GetInts("strides")?.ToArray() ?? Enumerable.Repeat(1L, spatial).ToArray();
         var dilations = node.GetInts("dilations")?.ToArray() ?? Enumerable.Repeat(1L, spatial).ToArray();
         var pads = node.GetInts("pads")?.ToArray() ?? new long[spatial * 2];
@@ -291,6 +343,10 @@ public static class ShapeInference
                 "VALID" => DimExpr.FloorDivide(DimExpr.Add(input, DimExpr.Const(checked(strides[i] - effective))), strides[i]),
                 _ => DimExpr.FloorDivide(DimExpr.Add(input, DimExpr.Const(checked(pads[i] + pads[i + spatial] - effective + strides[i]))), strides[i]),
             };
+            if (result[i + 2]?.Constant is <= 0)
+            {
+                throw Conflict(node, $"the kernel (dilated: {effective.ToString(CultureInfo.InvariantCulture)}) is larger than the padded input in spatial dimension {i.ToString(CultureInfo.InvariantCulture)}", [x, w]);
+            }
         }
 
         return result;
@@ -535,7 +591,12 @@ public static class ShapeInference
         }
 
         var perm = node.GetInts("perm")?.ToArray() ?? Enumerable.Range(0, input.Length).Reverse().Select(i => (long)i).ToArray();
-        return perm.Length != input.Length ? null : perm.Select(p => input[p]).ToArray();
+        if (perm.Length != input.Length || !perm.Order().SequenceEqual(Enumerable.Range(0, input.Length).Select(i => (long)i)))
+        {
+            throw Conflict(node, $"perm [{string.Join(",", perm)}] is not a permutation of the input's {input.Length.ToString(CultureInfo.InvariantCulture)} axes", [input]);
+        }
+
+        return perm.Select(p => input[p]).ToArray();
     }
 
     internal static DimExpr?[]? Unsqueeze(DimExpr?[]? input, OpArguments.Ints axes)
