@@ -68,6 +68,10 @@ public sealed record OpSchema(string Domain, string Name, long Since)
 
     public HalfBehaviour Half { get; init; } = HalfBehaviour.Default;
 
+    /// <summary>How many inputs a node of the op takes, where ONNX fixes it (optional inputs counted in the
+    /// maximum); null where the table does not say. ONNX Runtime refuses a node outside it at load.</summary>
+    public (int Min, int Max)? InputCount { get; init; }
+
     /// <summary>Whether this version is the one a model importing <paramref name="opset"/> of the domain uses.</summary>
     public bool Covers(long opset) => opset >= Since && opset < Until;
 

@@ -191,6 +191,17 @@ public static class OpSchemas
         // forge multiplies: in floating point their last bits differ, so only integer inputs are folded
         b.Edit(s => s with { EvaluatesReals = false }, "Exp", "Log", "Sin", "Cos", "Tan", "Tanh", "Sigmoid", "Erf", "Reciprocal", "Range");
 
+        // ---- input counts ONNX fixes (ONNX Runtime refuses a node outside them at load); passes may then index
+        // the inputs these ops always have
+        b.Edit(s => s with { InputCount = (1, 1) },
+            "Abs", "Neg", "Relu", "Sigmoid", "Tanh", "Exp", "Log", "Sqrt", "Reciprocal", "Sin", "Cos", "Tan", "Erf", "Floor", "Ceil",
+            "Round", "Sign", "Softplus", "Softmax", "LogSoftmax", "Identity", "Not", "Shape", "Size", "Transpose", "Cast");
+        b.Edit(s => s with { InputCount = (2, 2) },
+            "Add", "Sub", "Mul", "Div", "Mod", "PRelu", "Pow", "And", "Or", "Xor", "BitShift", "Equal", "Less", "Greater", "LessOrEqual",
+            "GreaterOrEqual", "MatMul");
+        b.Edit(s => s with { InputCount = (3, 3) }, "Where", "InstanceNormalization");
+        b.Edit(s => s with { InputCount = (2, 3) }, "Conv", "Gemm");
+
         // ---- determinism: random generators and Dropout (random in training mode) are never merged or folded
         b.Edit(s => s with { Deterministic = false },
             "RandomNormal", "RandomNormalLike", "RandomUniform", "RandomUniformLike", "Multinomial", "Bernoulli", "Dropout");

@@ -57,6 +57,12 @@ public static class ModelAdmission
             {
                 throw new ForgeInputException($"{file}: {place}: node '{node.Name}' ({node.OpType}) needs default-domain opset {first.Since} or later; the model imports opset {opset}");
             }
+
+            if (domain.Length == 0 && schemas.Find("", node.OpType, opset) is { InputCount: var (min, max) } && (node.Inputs.Count < min || node.Inputs.Count > max))
+            {
+                var expected = min == max ? $"{min}" : $"{min} to {max}";
+                throw new ForgeInputException($"{file}: {place}: node '{node.Name}' ({node.OpType}) has {node.Inputs.Count} input(s); the op takes {expected}");
+            }
         }
     }
 

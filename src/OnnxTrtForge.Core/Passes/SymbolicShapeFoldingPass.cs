@@ -371,7 +371,9 @@ public sealed class SymbolicShapeFoldingPass : IGraphPass
         }
 
         var perm = transpose.GetInts("perm")?.ToArray() ?? Enumerable.Range(0, split.Length).Reverse().Select(i => (long)i).ToArray();
-        if (perm.Length != split.Length || Groups(from, split) is not { } group)
+        // a perm that is not a permutation of the axes is the model's error, for shape inference to name
+        if (perm.Length != split.Length || perm.Any(p => p < 0 || p >= split.Length) || perm.Distinct().Count() != perm.Length
+            || Groups(from, split) is not { } group)
         {
             return false;
         }

@@ -56,6 +56,25 @@ public sealed class ModelAdmissionTests
         Assert.Contains(m.Graph.Nodes, n => n.OpType == "Mystery");
     }
 
+    /// <summary>Fuzz seed 7 cases 1843, 2504, 2867, 3179, 8216: a Mul left with one input crashed simplify-arithmetic (exit 3).</summary>
+    [Theory]
+    [InlineData("Mul", 1)]
+    [InlineData("Add", 3)]
+    [InlineData("Relu", 2)]
+    [InlineData("Conv", 1)]
+    public void A_node_with_an_input_count_its_op_never_takes_is_refused_naming_the_node(string op, int inputs)
+    {
+        var m = new TinyModel(13);
+        var args = Enumerable.Range(0, inputs).Select(i => m.Input($"x{i}", DataType.Float, 4)).ToArray();
+        var node = m.Op(op, args);
+        node.Name = "broken";
+        m.Graph.Outputs.Add(node.Outputs[0]);
+
+        var message = Refused(m.Model);
+
+        Assert.Contains($"node 'broken' ({op}) has {inputs} input(s)", message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_graph_with_no_outputs_is_refused()
     {
