@@ -23,6 +23,13 @@ public sealed class Value
     /// <summary>Null when the type is unknown.</summary>
     public TypeInfo? Type { get; set; }
 
+    /// <summary>
+    /// True while the dims of <see cref="Type"/> are only what the file declared for a node's output (its
+    /// value_info) and shape inference has not computed them: a declaration only annotates, so folding must not
+    /// turn those dims into constants (a stale one would become a wrong Shape). Inference clears it.
+    /// </summary>
+    public bool ShapeUnconfirmed { get; set; }
+
     public string DocString { get; set; } = "";
 
     public Dictionary<string, string> MetadataProps { get; } = [];

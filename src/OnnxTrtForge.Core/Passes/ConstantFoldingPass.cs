@@ -155,7 +155,8 @@ public sealed class ConstantFoldingPass : IGraphPass
             return null;
         }
 
-        if (node.OpType is "Shape" or "Size" && node.Input(0)?.Type?.StaticDims is { } dims && node.Input(0)!.Type!.Kind == TypeKind.Tensor)
+        // dims only a declaration vouches for (inference has not computed them) are never folded into a constant
+        if (node.OpType is "Shape" or "Size" && node.Input(0) is { ShapeUnconfirmed: false, Type: { Kind: TypeKind.Tensor, StaticDims: { } dims } })
         {
             return node.OpType == "Shape"
                 ? [TensorEvaluators.ShapeOf(dims, node, opset)]

@@ -429,6 +429,7 @@ public static class OnnxReader
             if (info.Type is not null && info.Type.ValueCase != TypeProto.ValueOneofCase.None)
             {
                 value.Type = ToType(info.Type, $"{place}, value '{info.Name}'");
+                value.ShapeUnconfirmed = value.Producer is not null && value.Type.Shape is not null;
             }
 
             value.DocString = info.DocString;

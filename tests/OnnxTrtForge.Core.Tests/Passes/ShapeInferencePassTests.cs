@@ -124,6 +124,30 @@ public sealed class ShapeInferencePassTests
         Assert.Equal([2L, 8], output[1].Dims);
     }
 
+    /// <summary>Fuzz seed 7 case 5944: a stale value_info on a value whose producer inference cannot (yet) compute
+    /// was folded into a Shape constant, and the output failed in ONNX Runtime at a Gather.</summary>
+    [Fact]
+    public void A_declared_shape_inference_cannot_compute_is_never_folded_into_a_shape_constant()
+    {
+        var m = new TinyModel(13);
+        var x = m.Input("x", DataType.Float, 2, 3);
+        var hardmax = m.Op("Hardmax", [x]); // an op without a shape function in the table: its output stays uncomputed
+        hardmax.Outputs[0].Type = TypeInfo.OfTensor(DataType.Float, [1L, 4]); // the file's stale value_info
+        var shape = m.Op("Shape", [hardmax.Outputs[0]]);
+        m.Output(shape.Outputs[0], DataType.Int64, 2);
+        using var temp = Fixtures.Temp();
+        OnnxWriter.Save(m.Model, temp.File("declared.onnx"));
+        using var model = OnnxReader.Load(temp.File("declared.onnx"));
+        Assert.True(model.Graph.Nodes.Single(n => n.OpType == "Hardmax").Outputs[0].ShapeUnconfirmed);
+
+        Optimizer.Optimize(model);
+
+        Assert.Contains(model.Graph.Nodes, n => n.OpType == "Shape");
+        OnnxWriter.Save(model, temp.File("optimized.onnx"));
+        var output = OrtRunner.Run(temp.File("optimized.onnx"), [TinyModel.Random(TypeInfo.OfTensor(DataType.Float, [2L, 3]), 1)]);
+        Assert.Equal([2L, 3], output[0].ToInt64Array());
+    }
+
     [Theory]
     [InlineData(3, 5)]
     [InlineData(-1, 3)]

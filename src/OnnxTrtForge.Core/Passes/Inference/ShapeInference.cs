@@ -109,25 +109,35 @@ public static class ShapeInference
         if (current.Shape is null)
         {
             value.Type = current with { Shape = inferred.Shape };
+            value.ShapeUnconfirmed = false;
             return Reconciliation.Refined;
         }
 
         if (current.Shape.Count != inferred.Shape.Count)
         {
             value.Type = current with { Shape = inferred.Shape, DimDenotations = null };
+            value.ShapeUnconfirmed = false;
             return Reconciliation.ConflictDropped;
         }
 
         var isOutput = value.Producer?.Graph is { } owner && owner.Outputs.Contains(value);
         var conflict = false;
         var changed = false;
+        var unverified = false;
         var dims = new Dim[current.Shape.Count];
         for (var i = 0; i < dims.Length; i++)
         {
             var declared = current.Shape[i];
             var computed = inferred.Shape[i];
             dims[i] = declared;
-            if (computed.AsExpr() is not { } expr || declared.AsExpr() == expr)
+            if (computed.AsExpr() is not { } expr)
+            {
+                // a declared size inference cannot compute stays an annotation
+                unverified |= declared.Value is not null;
+                continue;
+            }
+
+            if (declared.AsExpr() == expr)
             {
                 continue;
             }
@@ -143,6 +153,7 @@ public static class ShapeInference
             changed = true;
         }
 
+        value.ShapeUnconfirmed = unverified;
         if (!changed)
         {
             return Reconciliation.Unchanged;

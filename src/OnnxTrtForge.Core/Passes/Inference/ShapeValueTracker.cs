@@ -113,7 +113,8 @@ internal sealed class ShapeValueTracker
 
     private static Partial? ShapeOf(Node node, long opset)
     {
-        if (node.Input(0)?.Type is not { Kind: TypeKind.Tensor, Shape: { } shape })
+        // dims only a declaration vouches for are not the value Shape computes (see Value.ShapeUnconfirmed)
+        if (node.Input(0) is not { ShapeUnconfirmed: false, Type: { Kind: TypeKind.Tensor, Shape: { } shape } })
         {
             return null;
         }
