@@ -396,26 +396,40 @@ public static class ShapeInference
             return null;
         }
 
+        // an operand whose rank is not its subscripts' count, or one letter given two sizes of which neither is 1
+        // (ONNX Runtime broadcasts 1 along a letter, nothing else), is a model ONNX Runtime refuses: a conflict
         var sizes = new Dictionary<char, DimExpr?>();
+        var unknownRank = false;
         for (var i = 0; i < shapes.Count; i++)
         {
             var s = shapes[i];
-            if (s is null || s.Length != parsed.Inputs[i].Length)
+            if (s is null)
             {
-                return null;
+                unknownRank = true;
+                continue;
+            }
+
+            if (s.Length != parsed.Inputs[i].Length)
+            {
+                throw Conflict(node, $"operand {i} has rank {s.Length} but the equation '{node.GetString("equation", "")}' gives it {parsed.Inputs[i].Length} subscripts", shapes);
             }
 
             for (var k = 0; k < s.Length; k++)
             {
                 var letter = parsed.Inputs[i][k];
-                if (!sizes.TryGetValue(letter, out var known) || known is null || known.Constant == 1)
+                if (sizes.TryGetValue(letter, out var known) && known?.Constant is { } a && s[k]?.Constant is { } b && a != b && a != 1 && b != 1)
+                {
+                    throw Conflict(node, $"subscript '{letter}' is {a} in one operand and {b} in operand {i}", shapes);
+                }
+
+                if (!sizes.TryGetValue(letter, out known) || known is null || known.Constant == 1)
                 {
                     sizes[letter] = s[k] ?? known;
                 }
             }
         }
 
-        return parsed.Output.Select(c => sizes.GetValueOrDefault(c)).ToArray();
+        return unknownRank ? null : parsed.Output.Select(c => sizes.GetValueOrDefault(c)).ToArray();
     }
 
     /// <summary>Product of dims; null when one is unknown or the product does not stay an expression.</summary>
