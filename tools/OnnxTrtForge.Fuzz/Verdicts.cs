@@ -8,17 +8,18 @@ internal static class Verdicts
     public const string BothRefused = "both-refused";
     public const string Repaired = "repaired";
     public const string Unchecked = "unchecked";
-    public const string ReferenceOverflows = "reference-overflows";
+    public const string Fp16Reordered = "fp16-reordered";
     public const string OrtTimeout = "ort-timeout";
     public const string Crash = "crash";
     public const string Hang = "hang";
     public const string BadOutput = "bad-output";
     public const string WrongOutput = "wrong-output";
     public const string OrtCrash = "ort-crash";
+    public const string ReferenceCrash = "reference-crash";
     public const string HarnessError = "harness-error";
 
     public static bool IsFinding(string verdict) => verdict is Crash or Hang or BadOutput or WrongOutput or OrtCrash or HarnessError;
 
     /// <summary>Listed in the summary for a look, without failing the run.</summary>
-    public static bool IsListed(string verdict) => verdict is Repaired or Unchecked or OrtTimeout or ReferenceOverflows;
+    public static bool IsListed(string verdict) => verdict is Repaired or Unchecked or OrtTimeout or Fp16Reordered or ReferenceCrash;
 }

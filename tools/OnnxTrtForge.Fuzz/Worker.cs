@@ -6,8 +6,9 @@ namespace OnnxTrtForge.Fuzz;
 /// <summary>
 /// The worker side (<c>forge-fuzz --worker</c>): reads case numbers from stdin, one a line, runs each in
 /// process and answers on stdout with protocol lines the pool reads (anything else on stdout is ignored):
-/// <c>@@phase CASE forge FIXTURE MUTATION</c> before forge runs, <c>@@phase CASE ort</c> before ONNX Runtime
-/// runs, <c>@@done CASE VERDICT EXIT FORGE_MS ORT_MS DETAIL</c> at the end; fields are tab-separated.
+/// <c>@@phase CASE forge FIXTURE MUTATION</c> before forge runs, <c>@@phase CASE ort-reference</c> before ONNX Runtime
+/// opens the case's input (a worker that dies there died on the input, not on forge's output), <c>@@phase CASE ort</c>
+/// before the comparison, <c>@@done CASE VERDICT EXIT FORGE_MS ORT_MS DETAIL</c> at the end; fields are tab-separated.
 /// </summary>
 internal static class Worker
 {
@@ -39,7 +40,7 @@ internal static class Worker
         return 0;
     }
 
-    /// <summary>One case from mutation to verdict; <paramref name="phase"/> is told "forge" and "ort" as they start. The case folder is kept for findings (or always with <paramref name="keepAll"/>).</summary>
+    /// <summary>One case from mutation to verdict; <paramref name="phase"/> is told "forge", "ort-reference" and "ort" as they start. The case folder is kept for findings (or always with <paramref name="keepAll"/>).</summary>
     public static (CaseInput Input, CaseResult Result) RunCase(CaseRunner runner, int index, bool keepAll, Action<string, CaseInput> phase)
     {
         var input = runner.Prepare(index);
@@ -50,8 +51,10 @@ internal static class Worker
         CaseResult result;
         if (exit == 0)
         {
-            phase("ort", input);
             clock.Restart();
+            phase("ort-reference", input);
+            CaseRunner.OpenReference(input);
+            phase("ort", input);
             try
             {
                 result = CaseRunner.Compare(input);

@@ -94,6 +94,7 @@ internal sealed class WorkerPool(PoolSettings settings, Action<string> log)
         { TimedOut: true, Phase: "forge" } => new CaseResult(index, Verdicts.Hang, -1, outcome.Detail),
         { TimedOut: true } => new CaseResult(index, Verdicts.OrtTimeout, -1, outcome.Detail),
         { Phase: "forge" } => new CaseResult(index, Verdicts.Crash, outcome.ExitCode, "the process died in forge: " + outcome.Detail),
+        { Phase: "ort-reference" } => new CaseResult(index, Verdicts.ReferenceCrash, outcome.ExitCode, "the process died in ONNX Runtime opening the input (not forge's output): " + outcome.Detail),
         _ => new CaseResult(index, Verdicts.OrtCrash, outcome.ExitCode, "the process died in ONNX Runtime: " + outcome.Detail),
     };
 

@@ -1,0 +1,292 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Google.Protobuf;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using OnnxTrtForge.Core.Serialization.Proto;
+
+namespace OnnxTrtForge.Fuzz;
+
+/// <summary>One output judged against the float32 evaluation of the reference graph.</summary>
+/// <param name="ReferenceError">rel L2 of the fp16 reference against the float32 evaluation, over the positions where both are finite.</param>
+/// <param name="OutputError">the same for forge's output.</param>
+/// <param name="ReferenceOverflows">positions where the float32 evaluation is finite and the fp16 reference is not.</param>
+/// <param name="OutputOverflows">the same for forge's output.</param>
+/// <param name="Mismatch">why forge's output is worse than the reference, or null when it is not.</param>
+internal sealed record Float32Judgement(string Output, double ReferenceError, double OutputError, long ReferenceOverflows, long OutputOverflows, long Total, string? Mismatch)
+{
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture,
+        $"'{Output}' vs its float32 evaluation: reference rel L2 {ReferenceError:0.###e+0} ({ReferenceOverflows} of {Total} overflowed), forge's output {OutputError:0.###e+0} ({OutputOverflows} overflowed)");
+}
+
+/// <summary>
+/// The oracle of an fp16/bf16 case whose output differs from its reference beyond <c>--check</c>'s fp16 tolerance.
+/// Both the reference and forge's output are evaluations, in fp16, of one graph whose exact meaning ONNX states
+/// without an accumulation order: a MatMul may round after every product or once, a scale may be applied
+/// before or after a reduction. Where the graph is ill-conditioned (the fuzzer's ±65504 weights make it so),
+/// two valid evaluation orders differ by more than fp16's usual rounding, and in the extreme one overflows
+/// where the other does not. The yardstick is then the graph's own float32 evaluation: every fp16/bf16
+/// weight, constant, value and Cast of the reference widened to float32 (the fp16 values are exact in float32),
+/// run in ONNX Runtime on the same inputs. Forge's output is no worse than the reference when it overflows
+/// nowhere the reference does not, keeps every non-finite value the float32 evaluation has (a NaN weight's NaN), and
+/// its rel L2 from the float32 evaluation is at most the reference's plus the fp16 tolerance. Otherwise the case
+/// stays wrong-output.
+/// </summary>
+internal static class Float32Judge
+{
+    /// <summary>Null when a model cannot be widened or run here (the case keeps its first verdict).</summary>
+    public static IReadOnlyList<Float32Judgement>? Judge(string referencePath, string outputPath, string folder, int seed, double tolerance)
+    {
+        var widenedPath = Path.Combine(folder, "reference.float32.onnx");
+        if (!Widen(referencePath, widenedPath))
+        {
+            return null;
+        }
+
+        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL, IntraOpNumThreads = 1, LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL };
+        using var reference = new InferenceSession(referencePath, options);
+        using var output = new InferenceSession(outputPath, options);
+        using var widened = new InferenceSession(widenedPath, options);
+        var inputs = Inputs(reference, folder, seed);
+        var want = Run(widened, inputs);
+        var a = Run(reference, inputs);
+        var b = Run(output, inputs);
+        var judgements = new List<Float32Judgement>();
+        foreach (var (name, exact) in want)
+        {
+            if (!a.TryGetValue(name, out var r) || !b.TryGetValue(name, out var o) || r.Length != exact.Length || o.Length != exact.Length)
+            {
+                judgements.Add(new Float32Judgement(name, 0, 0, 0, 0, exact.Length, "the outputs' sizes differ"));
+                continue;
+            }
+
+            judgements.Add(Compare(name, exact, r, o, tolerance));
+        }
+
+        return judgements;
+    }
+
+    internal static Float32Judgement Compare(string name, double[] exact, double[] reference, double[] output, double tolerance)
+    {
+        long referenceOverflows = 0, outputOverflows = 0;
+        string? mismatch = null;
+        var (rNum, rDen, oNum, oDen) = (0.0, 0.0, 0.0, 0.0);
+        for (var i = 0; i < exact.Length; i++)
+        {
+            double e = exact[i], r = reference[i], o = output[i];
+            if (!double.IsFinite(e))
+            {
+                // the graph's own NaN/Inf (a NaN weight, an infinity it computes in float32 too) must be kept
+                if (!(double.IsNaN(e) && double.IsNaN(o)) && !(double.IsInfinity(e) && o.Equals(e)) && !(double.IsInfinity(e) && double.IsNaN(o) && double.IsNaN(r)))
+                {
+                    mismatch ??= $"at element {i} the float32 evaluation is {e} and forge's output {o}";
+                }
+
+                continue;
+            }
+
+            referenceOverflows += double.IsFinite(r) ? 0 : 1;
+            outputOverflows += double.IsFinite(o) ? 0 : 1;
+            if (!double.IsFinite(o) && double.IsFinite(r))
+            {
+                mismatch ??= $"at element {i} forge's output is {o} where the reference ({r}) and the float32 evaluation ({e}) are finite";
+            }
+
+            if (double.IsFinite(r))
+            {
+                rNum += (r - e) * (r - e);
+                rDen += e * e;
+            }
+
+            if (double.IsFinite(o))
+            {
+                oNum += (o - e) * (o - e);
+                oDen += e * e;
+            }
+        }
+
+        var referenceError = rDen > 0 ? Math.Sqrt(rNum / rDen) : Math.Sqrt(rNum);
+        var outputError = oDen > 0 ? Math.Sqrt(oNum / oDen) : Math.Sqrt(oNum);
+        if (mismatch is null && outputError > referenceError + tolerance)
+        {
+            mismatch = string.Create(CultureInfo.InvariantCulture, $"forge's output is further from the float32 evaluation ({outputError:0.###e+0}) than the reference ({referenceError:0.###e+0}) by more than {tolerance:0.#e+0}");
+        }
+
+        return new Float32Judgement(name, referenceError, outputError, referenceOverflows, outputOverflows, exact.Length, mismatch);
+    }
+
+    /// <summary>Writes the reference with every fp16/bf16 element type widened to float32; false when it has nothing to widen.</summary>
+    internal static bool Widen(string path, string widenedPath)
+    {
+        var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(path));
+        var widened = WidenGraph(model.Graph);
+        if (widened == 0)
+        {
+            return false;
+        }
+
+        File.WriteAllBytes(widenedPath, model.ToByteArray());
+        return true;
+    }
+
+    private const int Float = (int)TensorProto.Types.DataType.Float;
+
+    private static bool IsHalf(int type) => type is (int)TensorProto.Types.DataType.Float16 or (int)TensorProto.Types.DataType.Bfloat16;
+
+    private static int WidenGraph(GraphProto graph)
+    {
+        var count = 0;
+        foreach (var t in graph.Initializer)
+        {
+            count += WidenTensor(t);
+        }
+
+        foreach (var v in graph.Input.Concat(graph.Output).Concat(graph.ValueInfo))
+        {
+            if (v.Type?.TensorType is { } tensor && IsHalf(tensor.ElemType))
+            {
+                tensor.ElemType = Float;
+                count++;
+            }
+        }
+
+        foreach (var node in graph.Node)
+        {
+            foreach (var a in node.Attribute)
+            {
+                if (node.OpType is "Cast" && a.Name == "to" && IsHalf((int)a.I))
+                {
+                    a.I = Float;
+                    count++;
+                }
+
+                if (a.T is not null)
+                {
+                    count += WidenTensor(a.T);
+                }
+
+                foreach (var t in a.Tensors)
+                {
+                    count += WidenTensor(t);
+                }
+
+                if (a.G is not null)
+                {
+                    count += WidenGraph(a.G);
+                }
+
+                foreach (var g in a.Graphs)
+                {
+                    count += WidenGraph(g);
+                }
+            }
+        }
+
+        return count;
+    }
+
+    /// <summary>fp16/bf16 payload → float32 (exact: every fp16 and bf16 value is a float32 value).</summary>
+    private static int WidenTensor(TensorProto t)
+    {
+        if (!IsHalf(t.DataType))
+        {
+            return 0;
+        }
+
+        var half = t.DataType == (int)TensorProto.Types.DataType.Float16;
+        ushort[] bits = t.RawData.Length > 0
+            ? MemoryMarshal.Cast<byte, ushort>(t.RawData.Span).ToArray()
+            : t.Int32Data.Select(v => (ushort)v).ToArray();
+        var floats = bits.Select(b => half ? (float)BitConverter.UInt16BitsToHalf(b) : BitConverter.Int32BitsToSingle(b << 16)).ToArray();
+        t.DataType = Float;
+        t.Int32Data.Clear();
+        t.RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(floats.AsSpan()));
+        return 1;
+    }
+
+    /// <summary>The case's test_data_set_0 inputs when it has them, else seeded ones (floats in [-1, 1], integers in [0, 10), symbolic dims 1).</summary>
+    private static Dictionary<string, (TensorElementType Type, long[] Dims, double[] Values)> Inputs(InferenceSession session, string folder, int seed)
+    {
+        var inputs = new Dictionary<string, (TensorElementType, long[], double[])>(StringComparer.Ordinal);
+        var data = Path.Combine(folder, "test_data_set_0");
+        var random = new Random(seed);
+        var i = 0;
+        foreach (var name in session.InputNames)
+        {
+            var meta = session.InputMetadata[name];
+            var file = Path.Combine(data, $"input_{i++}.pb");
+            if (File.Exists(file))
+            {
+                var t = TensorProto.Parser.ParseFrom(File.ReadAllBytes(file));
+                inputs[name] = (meta.ElementDataType, t.Dims.ToArray(), Values(t));
+                continue;
+            }
+
+            var dims = meta.Dimensions.Select(d => d < 0 ? 1L : d).ToArray();
+            var n = (int)dims.Aggregate(1L, (x, y) => x * y);
+            var floating = meta.ElementDataType is TensorElementType.Float or TensorElementType.Float16 or TensorElementType.BFloat16 or TensorElementType.Double;
+            inputs[name] = (meta.ElementDataType, dims, Enumerable.Range(0, n).Select(_ => floating ? (random.NextDouble() * 2) - 1 : random.Next(10)).ToArray());
+        }
+
+        return inputs;
+    }
+
+    private static double[] Values(TensorProto t)
+    {
+        var raw = t.RawData.Span;
+        return (TensorProto.Types.DataType)t.DataType switch
+        {
+            TensorProto.Types.DataType.Float => raw.Length > 0 ? MemoryMarshal.Cast<byte, float>(raw).ToArray().Select(v => (double)v).ToArray() : t.FloatData.Select(v => (double)v).ToArray(),
+            TensorProto.Types.DataType.Float16 => raw.Length > 0 ? MemoryMarshal.Cast<byte, Half>(raw).ToArray().Select(v => (double)v).ToArray() : t.Int32Data.Select(v => (double)BitConverter.UInt16BitsToHalf((ushort)v)).ToArray(),
+            TensorProto.Types.DataType.Int64 => raw.Length > 0 ? MemoryMarshal.Cast<byte, long>(raw).ToArray().Select(v => (double)v).ToArray() : t.Int64Data.Select(v => (double)v).ToArray(),
+            TensorProto.Types.DataType.Int32 => raw.Length > 0 ? MemoryMarshal.Cast<byte, int>(raw).ToArray().Select(v => (double)v).ToArray() : t.Int32Data.Select(v => (double)v).ToArray(),
+            _ => throw new InvalidOperationException($"test input of data type {t.DataType} is not read by the float32 judge"),
+        };
+    }
+
+    /// <summary>Runs a session, each input given in the element type the session declares (fp16 for the reference, float32 for its widened twin).</summary>
+    private static Dictionary<string, double[]> Run(InferenceSession session, Dictionary<string, (TensorElementType Type, long[] Dims, double[] Values)> inputs)
+    {
+        var values = new List<OrtValue>();
+        try
+        {
+            foreach (var name in session.InputNames)
+            {
+                var (_, dims, data) = inputs[name];
+                values.Add(session.InputMetadata[name].ElementDataType switch
+                {
+                    TensorElementType.Float => OrtValue.CreateTensorValueFromMemory(data.Select(v => (float)v).ToArray(), dims),
+                    TensorElementType.Float16 => OrtValue.CreateTensorValueFromMemory(data.Select(v => (Float16)(float)v).ToArray(), dims),
+                    TensorElementType.Int64 => OrtValue.CreateTensorValueFromMemory(data.Select(v => (long)v).ToArray(), dims),
+                    TensorElementType.Int32 => OrtValue.CreateTensorValueFromMemory(data.Select(v => (int)v).ToArray(), dims),
+                    var other => throw new InvalidOperationException($"input '{name}' of element type {other} is not fed by the float32 judge"),
+                });
+            }
+
+            using var runOptions = new RunOptions();
+            using var results = session.Run(runOptions, session.InputNames, values, session.OutputNames);
+            var outputs = new Dictionary<string, double[]>(StringComparer.Ordinal);
+            for (var i = 0; i < session.OutputNames.Count; i++)
+            {
+                var r = results[i];
+                outputs[session.OutputNames[i]] = r.GetTensorTypeAndShape().ElementDataType switch
+                {
+                    TensorElementType.Float => r.GetTensorDataAsSpan<float>().ToArray().Select(v => (double)v).ToArray(),
+                    TensorElementType.Float16 => r.GetTensorDataAsSpan<Float16>().ToArray().Select(v => (double)(float)v).ToArray(),
+                    TensorElementType.BFloat16 => r.GetTensorDataAsSpan<BFloat16>().ToArray().Select(v => (double)(float)v).ToArray(),
+                    TensorElementType.Double => r.GetTensorDataAsSpan<double>().ToArray(),
+                    var other => throw new InvalidOperationException($"output of element type {other} is not read by the float32 judge"),
+                };
+            }
+
+            return outputs;
+        }
+        finally
+        {
+            foreach (var v in values)
+            {
+                v.Dispose();
+            }
+        }
+    }
+}
