@@ -227,7 +227,7 @@ public sealed class EinsumHeadSplitPass : IGraphPass
     /// </summary>
     private static int RowWiseDataInput(Node node, long opset, Value output)
     {
-        if (output.Type?.Shape?.Count != 3 || !node.IsOnnxDomain)
+        if (output.ShapeUnconfirmed || output.Type?.Shape?.Count != 3 || !node.IsOnnxDomain)
         {
             return -1;
         }

@@ -64,7 +64,7 @@ internal static class GraphEdits
     /// </summary>
     public static bool BroadcastKeepsShape(Value? value, long[] constantDims)
     {
-        if (value?.Type?.Kind != TypeKind.Tensor || value.Type.Shape is not { } shape || constantDims.Length > shape.Count)
+        if (value is not { ShapeUnconfirmed: false, Type: { Kind: TypeKind.Tensor, Shape: { } shape } } || constantDims.Length > shape.Count)
         {
             return false;
         }
@@ -81,9 +81,15 @@ internal static class GraphEdits
         return true;
     }
 
-    public static long[]? StaticDims(Value? value) => value?.Type?.Kind == TypeKind.Tensor ? value.Type.StaticDims : null;
+    /// <summary>
+    /// Every dim of a tensor value as a size; null when the rank or a dim is unknown, or when the dims are only what the
+    /// file declared and inference has not computed them (<see cref="Value.ShapeUnconfirmed"/>): rewrites act on known
+    /// shapes only, so a stale value_info never makes a real Reshape look like a no-op.
+    /// </summary>
+    public static long[]? StaticDims(Value? value) =>
+        value is { ShapeUnconfirmed: false, Type.Kind: TypeKind.Tensor } ? value.Type.StaticDims : null;
 
-    /// <summary>Every dim of a tensor value as a size or an expression over symbols; null when the rank or a dim is unknown.</summary>
+    /// <summary>Every dim of a tensor value as a size or an expression over symbols; null when the rank or a dim is unknown or unconfirmed (as <see cref="StaticDims"/>).</summary>
     public static DimExpr[]? SymbolicDims(Value? value) =>
-        value?.Type is { Kind: TypeKind.Tensor, Shape: { } shape } && shape.All(d => d.AsExpr() is not null) ? shape.Select(d => d.AsExpr()!).ToArray() : null;
+        value is { ShapeUnconfirmed: false, Type: { Kind: TypeKind.Tensor, Shape: { } shape } } && shape.All(d => d.AsExpr() is not null) ? shape.Select(d => d.AsExpr()!).ToArray() : null;
 }

@@ -162,7 +162,7 @@ public sealed class ReshapeChainPass : IGraphPass
     /// </summary>
     private static long[]? ComposedUnsqueezeAxes(Node inner, Node outer, Value source, long opset)
     {
-        if (source.Type?.Shape is not { } shape)
+        if (source is not { ShapeUnconfirmed: false, Type.Shape: { } shape })
         {
             return null;
         }
@@ -215,7 +215,7 @@ public sealed class ReshapeChainPass : IGraphPass
 
     private static long[]? Permutation(Node node, Value input)
     {
-        var rank = input.Type?.Shape?.Count;
+        var rank = input.ShapeUnconfirmed ? null : input.Type?.Shape?.Count;
         var perm = node.GetInts("perm")?.ToArray();
         if (perm is null)
         {

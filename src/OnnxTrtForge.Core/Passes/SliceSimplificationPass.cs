@@ -50,8 +50,8 @@ public sealed class SliceSimplificationPass : IGraphPass
         };
     }
 
-    /// <summary>The dims of a tensor value, sizes or null (symbolic or unknown); null when the rank is unknown.</summary>
-    private static long?[]? Dims(Value? value) => value?.Type is { Kind: TypeKind.Tensor, Shape: { } shape } ? shape.Select(d => d.Value).ToArray() : null;
+    /// <summary>The dims of a tensor value, sizes or null (symbolic or unknown); null when the rank is unknown or only declared (<see cref="Value.ShapeUnconfirmed"/>).</summary>
+    private static long?[]? Dims(Value? value) => value is { ShapeUnconfirmed: false, Type: { Kind: TypeKind.Tensor, Shape: { } shape } } ? shape.Select(d => d.Value).ToArray() : null;
 
     private static Piece? AsPiece(Node slice, long opset)
     {

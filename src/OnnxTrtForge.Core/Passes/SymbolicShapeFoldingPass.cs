@@ -70,7 +70,7 @@ public sealed class SymbolicShapeFoldingPass : IGraphPass
                         {
                             Unproven("Reshape target with an unknown element", node, ShapeInference.Format(tracker.Get(target)?.Elements));
                         }
-                        else if (ReshapeConstant(node, ShapeInference.SymShape(data), value.Elements, out var why) is { } constant)
+                        else if (ReshapeConstant(node, ShapeInference.KnownSymShape(data), value.Elements, out var why) is { } constant)
                         {
                             node.SetInput(1, graph.AddInitializer(Tensor.FromInt64s([constant.Length], constant), node.Name + "_shape"));
                             Infer(node, opset, cache, tracker);
@@ -91,14 +91,14 @@ public sealed class SymbolicShapeFoldingPass : IGraphPass
                             Infer(node, opset, cache, tracker);
                             paths += gathered ? 1 : 0;
                         }
-                        else if (ReshapePath(node, ShapeInference.SymShape(data), value.Elements) is { } path && Rebuild(graph, node, 1, path, tracker, opset, Sources(graph, node, target)) is { } built)
+                        else if (ReshapePath(node, ShapeInference.KnownSymShape(data), value.Elements) is { } path && Rebuild(graph, node, 1, path, tracker, opset, Sources(graph, node, target)) is { } built)
                         {
                             Infer(node, opset, cache, tracker);
                             paths += built ? 1 : 0;
                         }
                         else
                         {
-                            Unproven(why, node, $"{ShapeInference.Format(value.Elements)} from {ShapeInference.Format(ShapeInference.SymShape(data))}");
+                            Unproven(why, node, $"{ShapeInference.Format(value.Elements)} from {ShapeInference.Format(ShapeInference.KnownSymShape(data))}");
                         }
                     }
 
@@ -108,7 +108,7 @@ public sealed class SymbolicShapeFoldingPass : IGraphPass
                         data = node.Input(0)!;
                     }
 
-                    if (ShapeInference.SymShape(data) is { } inDims && ShapeInference.SymShape(node.Outputs[0]) is { } outDims
+                    if (ShapeInference.KnownSymShape(data) is { } inDims && ShapeInference.KnownSymShape(node.Outputs[0]) is { } outDims
                         && inDims.All(d => d is not null) && inDims.AsEnumerable().SequenceEqual(outDims) && GraphEdits.Bypass(graph, node, node.Outputs[0], data))
                     {
                         removed++;
@@ -118,8 +118,8 @@ public sealed class SymbolicShapeFoldingPass : IGraphPass
 
                 case "Expand" when node.Input(0) is { } expanded && node.Input(1) is { IsInitializer: false } size && tracker.Get(size) is { Symbolic: true, Scalar: false } value:
                     {
-                        var elements = ExpandSize(ShapeInference.SymShape(expanded), value.Elements);
-                        if (elements.All(e => e!.Constant == 1) && ShapeInference.SymShape(expanded) is { } dataDims && dataDims.Length >= elements.Length
+                        var elements = ExpandSize(ShapeInference.KnownSymShape(expanded), value.Elements);
+                        if (elements.All(e => e!.Constant == 1) && ShapeInference.KnownSymShape(expanded) is { } dataDims && dataDims.Length >= elements.Length
                             && GraphEdits.Bypass(graph, node, node.Outputs[0], expanded))
                         {
                             expands++;
@@ -507,7 +507,7 @@ public sealed class SymbolicShapeFoldingPass : IGraphPass
 
         foreach (var source in sources)
         {
-            if (ShapeInference.SymShape(source) is not { } dims)
+            if (ShapeInference.KnownSymShape(source) is not { } dims)
             {
                 continue;
             }

@@ -148,6 +148,29 @@ public sealed class ShapeInferencePassTests
         Assert.Equal([2L, 3], output[0].ToInt64Array());
     }
 
+    /// <summary>Rewrites act on known shapes only: a declaration inference cannot confirm never makes a Reshape look like a no-op.</summary>
+    [Fact]
+    public void A_reshape_whose_input_only_a_stale_declaration_gives_the_target_shape_is_kept()
+    {
+        var m = new TinyModel(13);
+        var x = m.Input("x", DataType.Float, 3, 2);
+        var hardmax = m.Op("Hardmax", [x]); // no shape function in the table: its output stays uncomputed
+        hardmax.Outputs[0].Type = TypeInfo.OfTensor(DataType.Float, [2L, 3]); // the file's stale value_info
+        var reshape = m.Op("Reshape", [hardmax.Outputs[0], m.Int64s("target", 2, 3)]);
+        var relu = m.Op("Relu", [reshape.Outputs[0]]);
+        m.Output(relu.Outputs[0], DataType.Float, 2, 3);
+        using var temp = Fixtures.Temp();
+        OnnxWriter.Save(m.Model, temp.File("declared.onnx"));
+        using var model = OnnxReader.Load(temp.File("declared.onnx"));
+
+        Optimizer.Optimize(model);
+
+        Assert.Contains(model.Graph.Nodes, n => n.OpType == "Reshape");
+        OnnxWriter.Save(model, temp.File("optimized.onnx"));
+        var output = OrtRunner.Run(temp.File("optimized.onnx"), [TinyModel.Random(TypeInfo.OfTensor(DataType.Float, [3L, 2]), 1)]);
+        Assert.Equal([2L, 3], output[0].Dims);
+    }
+
     [Theory]
     [InlineData(3, 5)]
     [InlineData(-1, 3)]

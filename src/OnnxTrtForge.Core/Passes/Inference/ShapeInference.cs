@@ -57,6 +57,12 @@ public static class ShapeInference
     /// <summary>The shape of a value as symbolic dims (null entries unknown); null when its rank is unknown.</summary>
     public static DimExpr?[]? SymShape(Value? value) => value?.Type is { Kind: TypeKind.Tensor, Shape: { } shape } ? shape.Select(d => d.AsExpr()).ToArray() : null;
 
+    /// <summary>
+    /// <see cref="SymShape"/> for a rewrite: null also when the dims are only what the file declared and inference has
+    /// not computed them (<see cref="Value.ShapeUnconfirmed"/>). Inference may read a declaration; a rewrite acts on known shapes only.
+    /// </summary>
+    public static DimExpr?[]? KnownSymShape(Value? value) => value is { ShapeUnconfirmed: true } ? null : SymShape(value);
+
     /// <summary>Text of a symbolic shape for messages: [batch,4,height,width], ? for unknown dims.</summary>
     public static string Format(IEnumerable<DimExpr?>? shape) => shape is null ? "[?]" : "[" + string.Join(",", shape.Select(d => d?.Text ?? "?")) + "]";
 
