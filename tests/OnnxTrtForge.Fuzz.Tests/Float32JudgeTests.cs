@@ -60,6 +60,21 @@ public sealed class Float32JudgeTests
         Assert.Equal(2, judged.ReferenceOverflows);
     }
 
+    [Theory]
+    [InlineData(1.005, true)]
+    [InlineData(1.05, false)]
+    public void Where_the_reference_overflowed_everywhere_the_output_is_held_to_the_fp16_conversion_tolerance(double scale, bool cleared)
+    {
+        double[] exact = [3.0, 4.0];
+        double[] reference = [double.NaN, double.PositiveInfinity];
+        double[] output = [3.0 * scale, 4.0 * scale];
+
+        var judged = Float32Judge.Compare("y", exact, reference, output, Fp16Tolerance);
+
+        Assert.Equal(cleared, judged.Mismatch is null);
+        Assert.Equal(scale - 1, judged.RecoveredError, 1e-9);
+    }
+
     [Fact]
     public void A_nan_of_the_float32_evaluation_itself_must_be_kept()
     {
