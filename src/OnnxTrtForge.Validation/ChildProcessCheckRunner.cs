@@ -34,7 +34,7 @@ public sealed class ChildProcessCheckRunner : IOptimizeCheckRunner
             var requestPath = Path.Combine(folder, "request.json");
             var responsePath = Path.Combine(folder, "response.json");
             File.WriteAllText(requestPath, JsonSerializer.Serialize(new CheckRequest(originalPath, optimizedPath, options, responsePath), CheckProcessJson.Default.CheckRequest));
-            var (exitCode, phase, lastLine) = RunChild(requestPath, cancellationToken);
+            var (exitCode, phase, lastLine) = RunChild(requestPath, folder, cancellationToken);
             cancellationToken.ThrowIfCancellationRequested();
             if (File.Exists(responsePath) && CheckProcess.Deserialize(File.ReadAllText(responsePath)) is { } response)
             {
@@ -68,7 +68,7 @@ public sealed class ChildProcessCheckRunner : IOptimizeCheckRunner
         return p.IsOriginal() ? new ForgeInputException(message) : new PassFailedException(message);
     }
 
-    private (int ExitCode, CheckPhase? Phase, string? LastLine) RunChild(string requestPath, CancellationToken cancellationToken)
+    private (int ExitCode, CheckPhase? Phase, string? LastLine) RunChild(string requestPath, string folder, CancellationToken cancellationToken)
     {
         var start = new ProcessStartInfo(program)
         {
@@ -76,6 +76,10 @@ public sealed class ChildProcessCheckRunner : IOptimizeCheckRunner
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
+
+        // the child's temporary files (the rewritten reference) go into this request's folder, which the parent
+        // deletes: a child that dies cannot clean up after itself
+        start.Environment["TMPDIR"] = folder;
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
