@@ -104,8 +104,9 @@ public sealed class ChildProcessCheckRunner : IOptimizeCheckRunner
                 {
                     phase = reported;
                 }
-                else
+                else if (!e.Data.TrimStart().StartsWith("at ", StringComparison.Ordinal))
                 {
+                    // the last line that says something: .NET's stack frames after a fail-fast message are left out
                     lastLine = e.Data;
                 }
             }
