@@ -19,7 +19,7 @@ namespace OnnxTrtForge.Cli;
 /// </summary>
 internal static class OptimizeCommand
 {
-    public static Command Create()
+    public static Command Create(IOptimizeCheckRunner checks)
     {
         var model = CliConventions.MustBeFile(new Argument<string>("model") { Description = "The ONNX model to optimize (never modified)." });
         var output = CliConventions.MustBeFile(new Option<string>("--output", "-o") { Description = "Where to write the optimized model.", Required = true });
@@ -134,7 +134,7 @@ internal static class OptimizeCommand
                     Device = checkDevice,
                     DeviceId = parse.GetValue(deviceId),
                 };
-                checkResult = CheckedOutput.Save(loaded, input, target, saving, checkOptions, cancellationToken);
+                checkResult = CheckedOutput.Save(loaded, input, target, saving, checkOptions, checks, cancellationToken);
                 return optimized with { OutputPath = checkResult.Saved.ModelPath };
             });
 

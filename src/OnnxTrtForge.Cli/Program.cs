@@ -14,14 +14,18 @@ var root = new RootCommand(
     "forge: ONNX → optimized ONNX → TensorRT engines, validated by a reference denoising loop.\n\nExit codes (every command):\n"
     + string.Join('\n', ExitCode.Table.Select(e => $"  {e.Code,3}  {e.Meaning}")));
 root.Options.Add(verbose);
+
+// ONNX Runtime aborts the process on some malformed models: forge runs each --check in a child process of its own
+var checks = CheckCommand.Runner();
 root.Subcommands.Add(InspectCommand.Create());
 root.Subcommands.Add(ConvertCommand.Create());
 root.Subcommands.Add(BuildCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(DenoiseCommand.Create());
 root.Subcommands.Add(ValidateCommand.Create());
-root.Subcommands.Add(OptimizeCommand.Create());
-root.Subcommands.Add(RunCommand.Create());
+root.Subcommands.Add(OptimizeCommand.Create(checks));
+root.Subcommands.Add(RunCommand.Create(checks));
+root.Subcommands.Add(CheckCommand.Create());
 
 var configuration = new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
 if (args.Length == 0)
@@ -30,8 +34,8 @@ if (args.Length == 0)
     return root.Parse(["--help"]).Invoke(configuration);
 }
 
-var commands = root.Subcommands.Select(c => c.Name).ToList();
-if (!args[0].StartsWith('-') && !commands.Contains(args[0]))
+var commands = root.Subcommands.Where(c => !c.Hidden).Select(c => c.Name).ToList();
+if (!args[0].StartsWith('-') && !root.Subcommands.Any(c => c.Name == args[0]))
 {
     Console.Error.WriteLine($"forge: unknown command '{args[0]}'{SpecBinder.Suggest(args[0], commands)}; commands: {string.Join(", ", commands)} (forge --help)");
     return ExitCode.BadInput;

@@ -16,7 +16,7 @@ namespace OnnxTrtForge.Cli;
 /// </summary>
 internal static class RunCommand
 {
-    public static Command Create()
+    public static Command Create(OnnxTrtForge.Validation.IOptimizeCheckRunner checks)
     {
         var file = CliConventions.MustBeFile(new Argument<string>("pipeline") { Description = "The pipeline file (pipelines/NAME.yaml)." });
         var only = new Option<string?>("--only") { Description = "Comma-separated stages to run: optimize, build, validate (default: all the file has)." };
@@ -44,9 +44,10 @@ internal static class RunCommand
             }
 
             var plain = CliConventions.Plain;
+            var options = new PipelineRunOptions { CheckRunner = checks };
             var result = plain
-                ? await PipelineRunner.RunAsync(pipeline, new PlainProgress(), ct: ct)
-                : await RunLiveAsync(pipeline, ct);
+                ? await PipelineRunner.RunAsync(pipeline, new PlainProgress(), options, ct)
+                : await RunLiveAsync(pipeline, options, ct);
             PrintSummary(result, plain);
             return result.ExitCode;
         });
@@ -93,7 +94,7 @@ internal static class RunCommand
         return relative.StartsWith("..", StringComparison.Ordinal) ? path : relative;
     }
 
-    private static async Task<PipelineRunResult> RunLiveAsync(LoadedPipeline pipeline, CancellationToken ct)
+    private static async Task<PipelineRunResult> RunLiveAsync(LoadedPipeline pipeline, PipelineRunOptions options, CancellationToken ct)
     {
         var console = AnsiConsole.Console;
         console.MarkupLine($"[bold]forge run[/] {Markup.Escape(pipeline.Name)} → {Markup.Escape(pipeline.OutDirectory)}");
@@ -101,7 +102,7 @@ internal static class RunCommand
         await console.Status().Spinner(Spinner.Known.Dots).StartAsync("starting", async status =>
         {
             var live = new LiveProgress(console, status);
-            result = await PipelineRunner.RunAsync(pipeline, live, ct: ct);
+            result = await PipelineRunner.RunAsync(pipeline, live, options, ct);
         });
         return result!;
     }

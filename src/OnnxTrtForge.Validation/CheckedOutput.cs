@@ -24,7 +24,8 @@ public static class CheckedOutput
         return Path.Combine(Path.GetDirectoryName(full)!, Path.GetFileNameWithoutExtension(full) + ".rejected" + Path.GetExtension(full));
     }
 
-    public static CheckedSaveResult Save(Model model, string originalPath, string output, SaveOptions? save, OptimizeCheckOptions? check, CancellationToken cancellationToken = default)
+    /// <param name="runner">Where the check runs: in this process when null; the forge executable passes its <see cref="ChildProcessCheckRunner"/>.</param>
+    public static CheckedSaveResult Save(Model model, string originalPath, string output, SaveOptions? save, OptimizeCheckOptions? check, IOptimizeCheckRunner? runner = null, CancellationToken cancellationToken = default)
     {
         var full = Path.GetFullPath(output);
         var folder = Path.GetDirectoryName(full)!;
@@ -37,7 +38,7 @@ public static class CheckedOutput
             OptimizeCheckResult result;
             try
             {
-                result = OptimizeCheck.Run(originalPath, staged.ModelPath, check, cancellationToken);
+                result = (runner ?? InProcessCheckRunner.Instance).Run(originalPath, staged.ModelPath, check ?? new OptimizeCheckOptions(), cancellationToken);
             }
             catch (ForgeInputException e) when (e.Message.Contains(staged.ModelPath, StringComparison.Ordinal))
             {

@@ -59,11 +59,12 @@ public sealed record OptimizeCheckResult(string Reference, string Inputs, IReadO
 /// fallback node) the reference is the stored expected outputs, or else the original with only the
 /// rewrite rules applied; when neither loads, or the original fails on the inputs, the input is at
 /// fault (exit 2 with ONNX Runtime's reason). The optimized model failing to load or run is the passes'
-/// fault (exit 3).
+/// fault (exit 3). <paramref name="phases"/> hears each step before ONNX Runtime takes it, so that a process
+/// that dies inside ONNX Runtime can be blamed on the right model (<see cref="ChildProcessCheckRunner"/>).
 /// </summary>
 public static class OptimizeCheck
 {
-    public static OptimizeCheckResult Run(string originalPath, string optimizedPath, OptimizeCheckOptions? options = null, CancellationToken cancellationToken = default)
+    public static OptimizeCheckResult Run(string originalPath, string optimizedPath, OptimizeCheckOptions? options = null, IProgress<CheckPhase>? phases = null, CancellationToken cancellationToken = default)
     {
         options ??= new OptimizeCheckOptions();
         var notes = new List<string>();
@@ -73,6 +74,7 @@ public static class OptimizeCheck
         // `forge bench` and the denoising loop do.
         var runtime = new RuntimeOptions { Optimize = options.Device == ExecutionDevice.Cuda, Device = options.Device, DeviceId = options.DeviceId, Threads = options.Threads };
         string reference;
+        phases?.Report(CheckPhase.LoadingOriginal);
         var referenceSession = Open(originalPath, runtime, out var originalError, missingKernelIsBadInput: true);
         string? tempDir = null;
         try
@@ -108,12 +110,14 @@ public static class OptimizeCheck
                         OnnxWriter.Save(original, rewrittenPath);
                     }
 
+                    phases?.Report(CheckPhase.LoadingRewrittenOriginal);
                     referenceSession = Open(rewrittenPath, runtime, out var rewrittenError)
                         ?? throw new ForgeInputException($"{originalPath}: ONNX Runtime cannot run the original model, so it cannot be checked: {originalError} (after the rewrite rules: {rewrittenError})");
                     reference = "original after rewrite rules";
                 }
             }
 
+            phases?.Report(tempDir is null ? CheckPhase.RunningReference : CheckPhase.RunningRewrittenOriginal);
             var inputsDescription = sets.Count > 0 ? string.Join(", ", sets.Select(s => s.Name)) : $"random inputs (seed {options.Seed})";
             if (sets.Count == 0)
             {
@@ -130,7 +134,9 @@ public static class OptimizeCheck
                     : set.Expected!);
             }
 
+            phases?.Report(CheckPhase.LoadingOptimized);
             using var optimized = Open(optimizedPath, runtime, out var loadError, missingKernelIsBadInput: true) ?? throw new PassFailedException($"{optimizedPath}: ONNX Runtime cannot load the optimized model: {loadError}");
+            phases?.Report(CheckPhase.RunningOptimized);
             var checks = new List<OutputCheck>();
             for (var i = 0; i < sets.Count; i++)
             {

@@ -92,7 +92,7 @@ internal static class OptimizeStage
             {
                 Fp32Tolerance = spec.CheckTolerance ?? new OptimizeCheckOptions().Fp32Tolerance,
                 Fp16Tolerance = spec.CheckTolerance ?? new OptimizeCheckOptions().Fp16Tolerance,
-            }, ct);
+            }, ctx.CheckRunner, ct);
             ctx.Details["optimizeCheck"] = saved.Check;
             var gate = CheckGate(ctx, "optimize-check", saved.Check, clock, $"nodes {report.Before.Nodes} → {report.After.Nodes}");
             if (gate.Status == GateStatus.Failed)
@@ -140,7 +140,7 @@ internal static class OptimizeStage
         }
 
         ctx.Progress(stage, "check: original vs fp16 in ONNX Runtime (CPU)");
-        var fp16Saved = CheckedOutput.Save(model, original, fp16Path, null, new OptimizeCheckOptions { Fp32Tolerance = fp16.CheckTolerance, Fp16Tolerance = fp16.CheckTolerance }, ct);
+        var fp16Saved = CheckedOutput.Save(model, original, fp16Path, null, new OptimizeCheckOptions { Fp32Tolerance = fp16.CheckTolerance, Fp16Tolerance = fp16.CheckTolerance }, ctx.CheckRunner, ct);
         var fp16Check = fp16Saved.Check;
         if (fp16Check.Passed)
         {

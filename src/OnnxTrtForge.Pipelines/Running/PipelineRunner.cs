@@ -13,6 +13,9 @@ public sealed record PipelineRunOptions
 
     /// <summary>Environment lookup (<c>GITHUB_STEP_SUMMARY</c>); the process environment by default.</summary>
     public Func<string, string?> Environment { get; init; } = System.Environment.GetEnvironmentVariable;
+
+    /// <summary>Where the optimize-check and fp16-check gates run ONNX Runtime: in this process by default; the forge executable runs them in a child process.</summary>
+    public Validation.IOptimizeCheckRunner? CheckRunner { get; init; }
 }
 
 /// <summary>
@@ -29,7 +32,7 @@ public static class PipelineRunner
         var started = DateTimeOffset.UtcNow;
         var clock = Stopwatch.StartNew();
         Directory.CreateDirectory(pipeline.OutDirectory);
-        var ctx = new RunContext(pipeline, progress);
+        var ctx = new RunContext(pipeline, progress) { CheckRunner = options.CheckRunner };
         Reuse(ctx);
         var cancelled = false;
         foreach (var stage in pipeline.Stages)

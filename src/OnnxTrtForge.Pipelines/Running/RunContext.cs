@@ -30,6 +30,9 @@ internal sealed class RunContext(LoadedPipeline pipeline, IProgress<PipelineEven
     /// <summary>trtexec found by the build stage (the validate stage runs the engine with it).</summary>
     public string? Trtexec { get; set; } = pipeline.Trtexec;
 
+    /// <summary>Where the checks run ONNX Runtime (<see cref="PipelineRunOptions.CheckRunner"/>); null: in this process.</summary>
+    public Validation.IOptimizeCheckRunner? CheckRunner { get; init; }
+
     public string ArtifactPath(string name) => Path.Combine(Out, name);
 
     public void StartStage(RunStage stage, string message)
