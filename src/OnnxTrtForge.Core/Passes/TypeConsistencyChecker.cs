@@ -31,7 +31,8 @@ public sealed record TypeCheckResult(IReadOnlyDictionary<Value, DataType> Elemen
 /// <summary>
 /// Walks a model in node order and infers every value's element type from the op schemas
 /// (<see cref="OpTypeSignatures"/>), reporting what a runtime would reject: inputs of one type variable
-/// that disagree (Add of float and float16, Where's branches, Concat's parts...), non-float32 scales,
+/// that disagree (Add of float and float16, Where's branches, Concat's parts...), slots of a fixed type fed another
+/// (Resize's float32 scales, Where's bool condition, Reshape's int64 shape),
 /// declared types (value_info, graph outputs, Cast outputs) that differ from what the producer computes,
 /// and values read before they are produced. Unknown ops are trusted with their declared types.
 /// The walk tells facts from declarations (<see cref="TypeProblem.InComputation"/>): a type variable binds to a
