@@ -54,6 +54,9 @@ public static class DataTypes
         _ => count * type.ElementSize(),
     };
 
+    /// <summary>Whether <paramref name="value"/> is an element type ONNX's TensorProto.DataType defines (UNDEFINED, 0, is not one).</summary>
+    public static bool IsDefined(long value) => value is >= (long)DataType.Float and <= (long)DataType.Int2;
+
     public static bool IsFloatingPoint(this DataType type) =>
         type is DataType.Float or DataType.Float16 or DataType.Double or DataType.BFloat16;
 

@@ -32,6 +32,17 @@ public sealed record HalfBehaviour
 }
 
 /// <summary>
+/// An attribute that names an element type: <paramref name="Required"/> when the node means nothing without it
+/// (Cast's <c>to</c>); <paramref name="ZeroInfers"/> when 0 (UNDEFINED) is the documented "not supplied, inferred"
+/// value (QuantizeLinear's <c>output_dtype</c>).
+/// </summary>
+public sealed record DataTypeAttribute(string Name, bool Required = false, bool ZeroInfers = false)
+{
+    /// <summary>Whether <paramref name="value"/> is an admissible value of the attribute.</summary>
+    public bool Admits(long value) => Ir.DataTypes.IsDefined(value) || (ZeroInfers && value == 0);
+}
+
+/// <summary>
 /// Everything forge knows about one version of one op, keyed by (domain, name, opset range): its element-type
 /// rule, its shape function and data propagation, its constant-folding evaluator, whether two nodes with the same inputs and attributes
 /// compute the same values (CSE and folding), whether TensorRT's ONNX parser takes it, and its fp16 behaviour.
@@ -69,8 +80,13 @@ public sealed record OpSchema(string Domain, string Name, long Since)
     public HalfBehaviour Half { get; init; } = HalfBehaviour.Default;
 
     /// <summary>How many inputs a node of the op takes, where ONNX fixes it (optional inputs counted in the
-    /// maximum); null where the table does not say. ONNX Runtime refuses a node outside it at load.</summary>
+    /// maximum, <see cref="int.MaxValue"/> for variadic ops); null where the table does not say. ONNX Runtime
+    /// refuses a node outside it at load.</summary>
     public (int Min, int Max)? InputCount { get; init; }
+
+    /// <summary>The attributes whose value is an ONNX TensorProto.DataType (Cast's <c>to</c>, the generators'
+    /// <c>dtype</c>...): a value ONNX does not define makes the node meaningless, and ONNX Runtime refuses it at load.</summary>
+    public IReadOnlyList<DataTypeAttribute> DataTypeAttributes { get; init; } = [];
 
     /// <summary>Whether this version is the one a model importing <paramref name="opset"/> of the domain uses.</summary>
     public bool Covers(long opset) => opset >= Since && opset < Until;

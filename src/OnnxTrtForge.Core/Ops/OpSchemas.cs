@@ -192,15 +192,53 @@ public static class OpSchemas
         b.Edit(s => s with { EvaluatesReals = false }, "Exp", "Log", "Sin", "Cos", "Tan", "Tanh", "Sigmoid", "Erf", "Reciprocal", "Range");
 
         // ---- input counts ONNX fixes (ONNX Runtime refuses a node outside them at load); passes may then index
-        // the inputs these ops always have
+        // the inputs these ops always have. Read from ONNX's Changelog.md, version by version: "Inputs (a - b)"
+        // where some are optional, the listed inputs otherwise; a count that changed is set from that version on.
         b.Edit(s => s with { InputCount = (1, 1) },
             "Abs", "Neg", "Relu", "Sigmoid", "Tanh", "Exp", "Log", "Sqrt", "Reciprocal", "Sin", "Cos", "Tan", "Erf", "Floor", "Ceil",
-            "Round", "Sign", "Softplus", "Softmax", "LogSoftmax", "Identity", "Not", "Shape", "Size", "Transpose", "Cast");
+            "Round", "Sign", "Softplus", "Softmax", "LogSoftmax", "Identity", "Not", "Shape", "Size", "Transpose", "Cast", "Flatten",
+            "ArgMax", "ArgMin", "DepthToSpace", "SpaceToDepth", "NonZero", "IsNaN", "IsInf", "LeakyRelu", "Elu", "Gelu", "HardSigmoid",
+            "HardSwish", "Mish", "Selu", "Softsign", "GlobalAveragePool", "GlobalMaxPool", "MaxPool", "AveragePool", "ConstantOfShape",
+            "EyeLike", "RandomNormalLike", "RandomUniformLike", "Multinomial");
+        b.Edit(s => s with { InputCount = (0, 0) }, "RandomNormal", "RandomUniform");
         b.Edit(s => s with { InputCount = (2, 2) },
             "Add", "Sub", "Mul", "Div", "Mod", "PRelu", "Pow", "And", "Or", "Xor", "BitShift", "Equal", "Less", "Greater", "LessOrEqual",
-            "GreaterOrEqual", "MatMul");
-        b.Edit(s => s with { InputCount = (3, 3) }, "Where", "InstanceNormalization");
-        b.Edit(s => s with { InputCount = (2, 3) }, "Conv", "Gemm");
+            "GreaterOrEqual", "MatMul", "Expand", "Gather", "GatherElements", "GatherND", "CastLike", "CumSum", "GridSample");
+        b.Edit(s => s with { InputCount = (3, 3) },
+            "Where", "InstanceNormalization", "Range", "GroupNormalization", "OneHot", "ScatterElements", "ScatterND", "RoiAlign");
+        b.Edit(s => s with { InputCount = (5, 5) }, "BatchNormalization");
+        b.Edit(s => s with { InputCount = (2, 3) }, "Conv", "ConvTranspose", "LayerNormalization");
+        b.Edit(s => s with { InputCount = (1, 2) }, "Trilu");
+        b.Edit(s => s with { InputCount = (1, int.MaxValue) }, "Concat", "Einsum", "Sum", "Mean", "Max", "Min");
+        b.Inputs(1, 1, 1, "Reshape", "Unsqueeze", "Squeeze", "Slice", "Clip", "Dropout", "TopK", "Pad", "Upsample", "ReduceSum",
+            "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare");
+        b.Inputs(1, 3, 3, "Tile", "Gemm");
+        b.Inputs(1, 1, 2, "Split");
+        b.Inputs(2, 1, 1, "Split");
+        b.Inputs(5, 2, 2, "Reshape");
+        b.Inputs(6, 2, 2, "Tile");
+        b.Inputs(9, 2, 2, "Upsample");
+        b.Inputs(10, 3, 5, "Slice");
+        b.Inputs(10, 2, 2, "TopK", "Resize");
+        b.Inputs(11, 1, 3, "Clip");
+        b.Inputs(11, 2, 3, "Pad", "Gemm");
+        b.Inputs(11, 3, 4, "Resize");
+        b.Inputs(12, 1, 3, "Dropout");
+        b.Inputs(13, 2, 2, "Unsqueeze");
+        b.Inputs(13, 1, 2, "Squeeze", "Split", "ReduceSum");
+        b.Inputs(13, 1, 4, "Resize");
+        b.Inputs(18, 2, 4, "Pad");
+        b.Inputs(18, 1, 2, "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp",
+            "ReduceSumSquare");
+
+        // ---- attributes that name an element type (TensorProto.DataType), from the ONNX operator schemas
+        b.Edit(s => s with { DataTypeAttributes = [new("to", Required: true)] }, "Cast");
+        b.Edit(s => s with { DataTypeAttributes = [new("dtype")] },
+            "EyeLike", "RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Multinomial", "Bernoulli", "SequenceEmpty");
+        b.Edit(s => s with { DataTypeAttributes = [new("stash_type")] }, "LayerNormalization", "RMSNormalization");
+        b.Edit(s => s with { DataTypeAttributes = [new("output_datatype")] }, "BlackmanWindow", "HammingWindow", "HannWindow", "MelWeightMatrix");
+        b.Edit(s => s with { DataTypeAttributes = [new("output_dtype", ZeroInfers: true)] }, "QuantizeLinear", "DequantizeLinear");
+        b.Edit(s => s with { DataTypeAttributes = [new("softmax_precision")] }, "Attention");
 
         // ---- determinism: random generators and Dropout (random in training mode) are never merged or folded
         b.Edit(s => s with { Deterministic = false },
@@ -301,6 +339,36 @@ public static class OpSchemas
                 }
 
                 schemas[index] = schemas[index] with { Since = since };
+            }
+        }
+
+        /// <summary>
+        /// Sets the input count of the named ai.onnx ops from opset <paramref name="since"/> on, splitting the version
+        /// that covers it when none starts there (ONNX changed the count at a version forge's type rules do not
+        /// distinguish). Calls go from the oldest opset to the newest: a later one overrides the versions it covers.
+        /// </summary>
+        public void Inputs(long since, int min, int max, params string[] names)
+        {
+            foreach (var name in names)
+            {
+                var own = schemas.Where(s => s.Domain.Length == 0 && s.Name == name).ToList();
+                if (own.Count == 0)
+                {
+                    throw new InvalidOperationException($"op schema {name}: not declared");
+                }
+
+                if (own.All(s => s.Since != since) && own.Where(s => s.Since < since).MaxBy(s => s.Since) is { } covering)
+                {
+                    Add(covering with { Since = since });
+                }
+
+                for (var i = 0; i < schemas.Count; i++)
+                {
+                    if (schemas[i].Domain.Length == 0 && schemas[i].Name == name && schemas[i].Since >= since)
+                    {
+                        schemas[i] = schemas[i] with { InputCount = (min, max) };
+                    }
+                }
             }
         }
 

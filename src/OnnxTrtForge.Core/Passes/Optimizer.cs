@@ -182,13 +182,16 @@ public static class Optimizer
         try
         {
             GraphValidator.Validate(model);
-            return null;
         }
         catch (ForgeException e)
         {
             // only remembered: the passes may still repair it (a stale annotation dropped, an ATen node rewritten)
             return e.Message;
         }
+
+        // the validator reads declared types only; the end validation reads what the passes inferred: the same
+        // element-type inference on the input sees what it will see (admission has refused the conflicts between facts)
+        return TypeConsistencyChecker.Check(model).Problems is [var first, ..] ? first : null;
     }
 
     private static ForgeInputException InvalidInput(Model model, string problem, Exception inner) =>

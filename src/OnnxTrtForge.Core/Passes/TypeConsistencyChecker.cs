@@ -2,10 +2,28 @@ using OnnxTrtForge.Core.Ir;
 
 namespace OnnxTrtForge.Core.Passes;
 
-/// <summary>What the element-type walk found: every value's element type, and the inconsistencies.</summary>
-public sealed record TypeCheckResult(IReadOnlyDictionary<Value, DataType> ElementTypes, IReadOnlyList<string> Problems)
+/// <summary>
+/// One inconsistency the element-type walk found, at <paramref name="Node"/> when a node has it.
+/// <paramref name="InComputation"/>: both sides are facts (graph inputs, initializers, attributes, or types an ai.onnx
+/// type rule computes from those), so the model itself is ill-typed and ONNX Runtime refuses it at load; otherwise a
+/// declaration is involved (value_info, a graph output's type, the declared output of an op forge does not model),
+/// which passes may drop or repair.
+/// </summary>
+public sealed record TypeProblem(Node? Node, string Message, bool InComputation)
 {
-    public bool Ok => Problems.Count == 0;
+    public override string ToString() => Message;
+}
+
+/// <summary>What the element-type walk found: every value's element type, and the inconsistencies.</summary>
+public sealed record TypeCheckResult(IReadOnlyDictionary<Value, DataType> ElementTypes, IReadOnlyList<TypeProblem> Found)
+{
+    /// <summary>Every problem's message, in walk order.</summary>
+    public IReadOnlyList<string> Problems { get; } = [.. Found.Select(p => p.Message)];
+
+    /// <summary>The problems in the computation itself (see <see cref="TypeProblem.InComputation"/>).</summary>
+    public IEnumerable<TypeProblem> Conflicts => Found.Where(p => p.InComputation);
+
+    public bool Ok => Found.Count == 0;
 
     public DataType TypeOf(Value value) => ElementTypes.GetValueOrDefault(value);
 }
@@ -13,20 +31,23 @@ public sealed record TypeCheckResult(IReadOnlyDictionary<Value, DataType> Elemen
 /// <summary>
 /// Walks a model in node order and infers every value's element type from the op schemas
 /// (<see cref="OpTypeSignatures"/>), reporting what a runtime would reject: inputs of one type variable
-/// that disagree (Add of float and float16, Where's branches, Concat's parts...), non-float32 scales,
+/// that disagree (Add of float and float16, Where's branches, Concat's parts...), slots of a fixed type fed another
+/// (Resize's float32 scales, Where's bool condition, Reshape's int64 shape),
 /// declared types (value_info, graph outputs, Cast outputs) that differ from what the producer computes,
 /// and values read before they are produced. Unknown ops are trusted with their declared types.
+/// The walk tells facts from declarations (<see cref="TypeProblem.InComputation"/>): a type variable binds to a
+/// fact before a declaration, so a stale annotation upstream never makes a well-typed computation look wrong.
 /// </summary>
 public static class TypeConsistencyChecker
 {
     public static TypeCheckResult Check(Model model)
     {
         var walk = new Walk { Opset = model.OnnxOpset };
-        walk.Graph(model.Graph, new HashSet<Value>());
+        walk.Graph(model.Graph, new HashSet<Value>(), topLevel: true);
         foreach (var function in model.Functions)
         {
             walk.Opset = function.OpsetImports.TryGetValue("", out var v) ? v : function.OpsetImports.TryGetValue("ai.onnx", out var w) ? w : model.OnnxOpset;
-            walk.Graph(function.Body, new HashSet<Value>());
+            walk.Graph(function.Body, new HashSet<Value>(), topLevel: false);
         }
 
         return new TypeCheckResult(walk.Types, walk.Problems);
@@ -72,27 +93,36 @@ public static class TypeConsistencyChecker
     {
         public Dictionary<Value, DataType> Types { get; } = [];
 
-        public List<string> Problems { get; } = [];
+        public List<TypeProblem> Problems { get; } = [];
+
+        /// <summary>Values whose type is a fact: top-level graph inputs, initializers, and what ai.onnx type rules compute from facts.</summary>
+        private readonly HashSet<Value> facts = [];
 
         /// <summary>The ai.onnx opset the signatures are read at.</summary>
         public long Opset { get; set; }
 
-        public void Graph(Graph graph, HashSet<Value> visible)
+        /// <summary>Walks <paramref name="graph"/>; the inputs of the main graph are facts (what a runtime is fed), a subgraph's or function's are declarations.</summary>
+        public void Graph(Graph graph, HashSet<Value> visible, bool topLevel)
         {
             var defined = new HashSet<Value>(visible);
             foreach (var input in graph.Inputs)
             {
                 defined.Add(input);
                 Types[input] = input.Initializer?.Type ?? Declared(input);
+                if (topLevel || input.Initializer is not null)
+                {
+                    facts.Add(input);
+                }
             }
 
             foreach (var initializer in graph.Initializers)
             {
                 defined.Add(initializer);
+                facts.Add(initializer);
                 Types[initializer] = initializer.Initializer!.Type;
                 if (Declared(initializer) is var d && d != DataType.Undefined && d != initializer.Initializer.Type)
                 {
-                    Problems.Add($"initializer '{initializer.Name}' is declared {d.OnnxName()} but holds {initializer.Initializer.Type.OnnxName()}");
+                    Problems.Add(new(null, $"initializer '{initializer.Name}' is declared {d.OnnxName()} but holds {initializer.Initializer.Type.OnnxName()}", false));
                 }
             }
 
@@ -102,7 +132,7 @@ public static class TypeConsistencyChecker
                 {
                     if (input is not null && !defined.Contains(input))
                     {
-                        Problems.Add($"{node} reads '{input.Name}' before it is produced (nodes not in topological order)");
+                        Problems.Add(new(node, $"{node} reads '{input.Name}' before it is produced (nodes not in topological order)", false));
                     }
                 }
 
@@ -117,19 +147,22 @@ public static class TypeConsistencyChecker
             {
                 if (!defined.Contains(output))
                 {
-                    Problems.Add($"graph '{graph.Name}' output '{output.Name}' is not produced");
+                    Problems.Add(new(null, $"graph '{graph.Name}' output '{output.Name}' is not produced", false));
                 }
             }
         }
 
         private DataType TypeOf(Value? value) => value is null ? DataType.Undefined : Types.GetValueOrDefault(value);
 
+        private bool IsFact(Value? value) => value is not null && facts.Contains(value);
+
         private void Node(Node node, HashSet<Value> defined)
         {
             var inferred = new DataType[node.Outputs.Count];
+            var factual = new bool[node.Outputs.Count];
             foreach (var subgraph in node.Subgraphs)
             {
-                Graph(subgraph, defined);
+                Graph(subgraph, defined, topLevel: false);
             }
 
             if (OpTypeSignatures.IsControlFlow(node))
@@ -138,7 +171,7 @@ public static class TypeConsistencyChecker
             }
             else if (OpTypeSignatures.Of(node, Opset) is { } signature)
             {
-                Signature(node, signature, inferred);
+                Signature(node, signature, inferred, factual);
             }
 
             for (var i = 0; i < node.Outputs.Count; i++)
@@ -152,18 +185,38 @@ public static class TypeConsistencyChecker
                 }
 
                 Types[output] = inferred[i];
+                if (factual[i])
+                {
+                    facts.Add(output);
+                }
+
                 if (declared != DataType.Undefined && declared != inferred[i])
                 {
-                    Problems.Add($"'{output.Name}' is declared {declared.OnnxName()} but {node} produces {inferred[i].OnnxName()}");
+                    Problems.Add(new(node, $"'{output.Name}' is declared {declared.OnnxName()} but {node} produces {inferred[i].OnnxName()}", false));
                 }
             }
         }
 
-        private void Signature(Node node, OpTypeSignature signature, DataType[] inferred)
+        private void Signature(Node node, OpTypeSignature signature, DataType[] inferred, bool[] factual)
         {
-            // T, T1, T2: each type variable binds to the first typed input of its slots
+            // T, T1, T2: each type variable binds to the first typed input of its slots whose type is a fact, else to the first typed one
             var bound = new DataType[3];
             var boundIndex = new int[3];
+            var boundFact = new bool[3];
+            for (var i = 0; i < node.Inputs.Count; i++)
+            {
+                var type = TypeOf(node.Inputs[i]);
+                if (type != DataType.Undefined && Variable(signature.InputAt(i)) is { } k
+                    && (bound[k] == DataType.Undefined || (!boundFact[k] && IsFact(node.Inputs[i]))))
+                {
+                    bound[k] = type;
+                    boundIndex[k] = i;
+                    boundFact[k] = IsFact(node.Inputs[i]);
+                }
+            }
+
+            // a conflict between facts is the model's own (ai.onnx rules only: forge's contrib rules are not ONNX Runtime's word)
+            var rules = node.IsOnnxDomain;
             for (var i = 0; i < node.Inputs.Count; i++)
             {
                 var type = TypeOf(node.Inputs[i]);
@@ -173,48 +226,42 @@ public static class TypeConsistencyChecker
                 }
 
                 var slot = signature.InputAt(i);
-                if (slot == InputSlot.Float32 && type != DataType.Float)
+                var fixedType = slot switch { InputSlot.Float32 => DataType.Float, InputSlot.Bool => DataType.Bool, InputSlot.Int64 => DataType.Int64, _ => DataType.Undefined };
+                if (fixedType != DataType.Undefined && type != fixedType)
                 {
-                    Problems.Add($"{node}: input {i} '{node.Inputs[i]!.Name}' must be float but is {type.OnnxName()}");
+                    Problems.Add(new(node, $"{node}: input {i} '{node.Inputs[i]!.Name}' must be {fixedType.OnnxName()} but is {type.OnnxName()}", rules && IsFact(node.Inputs[i])));
                     continue;
                 }
 
-                var variable = slot switch { InputSlot.T => 0, InputSlot.T1 => 1, InputSlot.T2 => 2, _ => -1 };
-                if (variable < 0)
+                if (Variable(slot) is { } k && i != boundIndex[k] && type != bound[k])
                 {
-                    continue;
-                }
-
-                if (bound[variable] == DataType.Undefined)
-                {
-                    bound[variable] = type;
-                    boundIndex[variable] = i;
-                }
-                else if (type != bound[variable])
-                {
-                    var j = boundIndex[variable];
-                    Problems.Add($"{node}: input {i} '{node.Inputs[i]!.Name}' is {type.OnnxName()} but input {j} '{node.Inputs[j]!.Name}' is {bound[variable].OnnxName()}");
+                    var j = boundIndex[k];
+                    Problems.Add(new(node, $"{node}: input {i} '{node.Inputs[i]!.Name}' is {type.OnnxName()} but input {j} '{node.Inputs[j]!.Name}' is {bound[k].OnnxName()}",
+                        rules && boundFact[k] && IsFact(node.Inputs[i])));
                 }
             }
 
             var t = bound[0];
             for (var i = 0; i < inferred.Length; i++)
             {
-                inferred[i] = signature.OutputAt(i) switch
+                (inferred[i], factual[i]) = signature.OutputAt(i) switch
                 {
-                    OutputSlot.T => t,
-                    OutputSlot.T1 => bound[1],
-                    OutputSlot.T2 => bound[2],
-                    OutputSlot.Int64 => DataType.Int64,
-                    OutputSlot.Bool => DataType.Bool,
-                    OutputSlot.CastTo => (DataType)node.GetInt("to", 0),
-                    OutputSlot.ValueAttribute => ValueAttributeType(node),
-                    OutputSlot.DTypeAttribute => node.Attributes.ContainsKey("dtype") ? (DataType)node.GetInt("dtype", 1) : t != DataType.Undefined ? t : DataType.Float,
-                    OutputSlot.StashType => (DataType)node.GetInt("stash_type", 1),
-                    _ => DataType.Undefined,
+                    OutputSlot.T => (t, boundFact[0]),
+                    OutputSlot.T1 => (bound[1], boundFact[1]),
+                    OutputSlot.T2 => (bound[2], boundFact[2]),
+                    OutputSlot.Int64 => (DataType.Int64, true),
+                    OutputSlot.Bool => (DataType.Bool, true),
+                    OutputSlot.CastTo => ((DataType)node.GetInt("to", 0), true),
+                    OutputSlot.ValueAttribute => (ValueAttributeType(node), true),
+                    OutputSlot.DTypeAttribute => node.Attributes.ContainsKey("dtype") ? ((DataType)node.GetInt("dtype", 1), true)
+                        : t != DataType.Undefined ? (t, boundFact[0]) : (DataType.Float, true),
+                    OutputSlot.StashType => ((DataType)node.GetInt("stash_type", 1), true),
+                    _ => (DataType.Undefined, false),
                 };
             }
         }
+
+        private static int? Variable(InputSlot slot) => slot switch { InputSlot.T => 0, InputSlot.T1 => 1, InputSlot.T2 => 2, _ => null };
 
         private void ControlFlow(Node node, DataType[] inferred)
         {
@@ -229,7 +276,7 @@ public static class TypeConsistencyChecker
                         var elseType = elseBranch is not null && i < elseBranch.Outputs.Count ? TypeOf(elseBranch.Outputs[i]) : DataType.Undefined;
                         if (thenType != DataType.Undefined && elseType != DataType.Undefined && thenType != elseType)
                         {
-                            Problems.Add($"{node}: output {i} is {thenType.OnnxName()} in then_branch but {elseType.OnnxName()} in else_branch");
+                            Problems.Add(new(node, $"{node}: output {i} is {thenType.OnnxName()} in then_branch but {elseType.OnnxName()} in else_branch", false));
                         }
 
                         inferred[i] = thenType != DataType.Undefined ? thenType : elseType;
@@ -248,12 +295,12 @@ public static class TypeConsistencyChecker
                             var next = i - 1 < body.Outputs.Count ? TypeOf(body.Outputs[i - 1]) : DataType.Undefined;
                             if (outer != DataType.Undefined && formal != DataType.Undefined && outer != formal)
                             {
-                                Problems.Add($"{node}: carried input {i} '{node.Inputs[i]!.Name}' is {outer.OnnxName()} but the body takes {formal.OnnxName()}");
+                                Problems.Add(new(node, $"{node}: carried input {i} '{node.Inputs[i]!.Name}' is {outer.OnnxName()} but the body takes {formal.OnnxName()}", false));
                             }
 
                             if (next != DataType.Undefined && formal != DataType.Undefined && next != formal)
                             {
-                                Problems.Add($"{node}: the body returns carried value {i - 2} as {next.OnnxName()} but takes it as {formal.OnnxName()}");
+                                Problems.Add(new(node, $"{node}: the body returns carried value {i - 2} as {next.OnnxName()} but takes it as {formal.OnnxName()}", false));
                             }
                         }
                     }
