@@ -191,6 +191,13 @@ public static class OpSchemas
         // forge multiplies: in floating point their last bits differ, so only integer inputs are folded
         b.Edit(s => s with { EvaluatesReals = false }, "Exp", "Log", "Sin", "Cos", "Tan", "Tanh", "Sigmoid", "Erf", "Reciprocal", "Range");
 
+        // ---- ONNX-1 broadcasting: before opset 7 the binary ops broadcast B onto A under a `broadcast` attribute,
+        // aligned at `axis`, and before opset 8 Sum/Mean/Max/Min take inputs of one shape. The output has A's shape;
+        // numpy broadcasting (the shape function's conflicts, the evaluators, shape arithmetic) does not apply
+        b.Legacy(7, s => s with { Shape = Shapes.LegacyBroadcasting, Evaluator = null, EvaluatesUInt64 = false, Value = null }, "Add", "Sub", "Mul", "Div", "Pow", "PRelu");
+        b.Legacy(7, s => s with { Shape = Shapes.LegacyBroadcastingToBool, Evaluator = null, EvaluatesUInt64 = false, Value = null }, "And", "Or", "Xor", "Equal", "Less", "Greater");
+        b.Legacy(8, s => s with { Shape = Shapes.LegacyBroadcasting, Evaluator = null, EvaluatesUInt64 = false, Value = null }, "Sum", "Mean", "Max", "Min");
+
         // ---- input counts ONNX fixes (ONNX Runtime refuses a node outside them at load); passes may then index
         // the inputs these ops always have. Read from ONNX's Changelog.md, version by version: "Inputs (a - b)"
         // where some are optional, the listed inputs otherwise; a count that changed is set from that version on.
@@ -367,6 +374,35 @@ public static class OpSchemas
                     if (schemas[i].Domain.Length == 0 && schemas[i].Name == name && schemas[i].Since >= since)
                     {
                         schemas[i] = schemas[i] with { InputCount = (min, max) };
+                    }
+                }
+            }
+        }
+
+        /// <summary>
+        /// Changes the versions of the named ai.onnx ops before opset <paramref name="until"/>, splitting the version that
+        /// covers <paramref name="until"/> so the later opsets keep the declaration as it was.
+        /// </summary>
+        public void Legacy(long until, Func<OpSchema, OpSchema> change, params string[] names)
+        {
+            foreach (var name in names)
+            {
+                var own = schemas.Where(s => s.Domain.Length == 0 && s.Name == name).ToList();
+                if (own.Count == 0 || own.Min(s => s.Since) >= until)
+                {
+                    throw new InvalidOperationException($"op schema {name}: no version before {until} is declared");
+                }
+
+                if (own.All(s => s.Since != until) && own.Where(s => s.Since < until).MaxBy(s => s.Since) is { } covering)
+                {
+                    Add(covering with { Since = until });
+                }
+
+                for (var i = 0; i < schemas.Count; i++)
+                {
+                    if (schemas[i].Domain.Length == 0 && schemas[i].Name == name && schemas[i].Since < until)
+                    {
+                        schemas[i] = change(schemas[i]);
                     }
                 }
             }

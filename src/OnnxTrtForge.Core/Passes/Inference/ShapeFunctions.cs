@@ -62,6 +62,11 @@ public static class ShapeFunctions
 
     public static TypeInfo?[] BroadcastingToBool(ShapeContext c) => c.One(DataType.Bool, ShapeInference.Broadcast(c.Node, c.Shapes));
 
+    /// <summary>ONNX-1 broadcasting (before opset 7; Sum/Mean/Max/Min before 8): B onto A, the output has A's shape.</summary>
+    public static TypeInfo?[] LegacyBroadcasting(ShapeContext c) => c.One(c.Type, c.First);
+
+    public static TypeInfo?[] LegacyBroadcastingToBool(ShapeContext c) => c.One(DataType.Bool, c.First);
+
     public static TypeInfo?[] Where(ShapeContext c) =>
         c.One(c.Node.Input(1)?.Type?.ElementType ?? DataType.Undefined, ShapeInference.Broadcast(c.Node, c.Shapes));
 
