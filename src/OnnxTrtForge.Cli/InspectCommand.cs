@@ -1,12 +1,13 @@
 using System.CommandLine;
 using OnnxTrtForge.Core;
+using OnnxTrtForge.Core.Passes;
 using OnnxTrtForge.Core.Reports;
 using OnnxTrtForge.Core.Serialization;
 using Spectre.Console;
 
 namespace OnnxTrtForge.Cli;
 
-/// <summary><c>forge inspect MODEL [--json]</c>: producer, opsets, signature, op census, weights.</summary>
+/// <summary><c>forge inspect MODEL [--json]</c>: producer, opsets, signature, op census, weights, of a model admission accepts.</summary>
 internal static class InspectCommand
 {
     public static Command Create()
@@ -18,6 +19,10 @@ internal static class InspectCommand
         {
             var path = parse.GetValue(model)!;
             using var loaded = OnnxReader.Load(path);
+
+            // what optimize refuses before any pass (unknown opsets and ops, a Cast to no type, wrong input counts,
+            // conflicting element types) is bad input here too, not a summary of a model nothing can run
+            ModelAdmission.Check(loaded);
             var summary = ModelSummary.Of(loaded, path);
             if (parse.GetValue(json))
             {

@@ -6,7 +6,7 @@ namespace OnnxTrtForge.Cli.Tests;
 
 /// <summary>
 /// A type-invalid model is bad input: <c>forge optimize</c> exits 2 before any pass with one line naming the file and
-/// the node, and writes nothing (fuzz seed 7: a Cast to -1 and a Reshape shape rewired to a float ended in exit 3).
+/// the node, and writes nothing; <c>forge inspect</c> exits 2 too (fuzz seed 7: a Cast to -1 and a Reshape shape rewired to a float ended in exit 3).
 /// </summary>
 public sealed class OptimizeTypeInvalidInputCommandTests
 {
@@ -46,10 +46,15 @@ public sealed class OptimizeTypeInvalidInputCommandTests
         }
 
         var result = ForgeCli.Run("optimize", input, "-o", dir.File("out.onnx"));
+        var inspected = ForgeCli.Run("inspect", input);
 
         Assert.True(result.ExitCode == 2, result.Stderr);
         Assert.Contains(input, result.Stderr, StringComparison.Ordinal);
         Assert.Contains($"'{node}'", result.Stderr, StringComparison.Ordinal);
         Assert.False(File.Exists(dir.File("out.onnx")));
+
+        // inspect refuses what optimize refuses (the "a Cast to an undefined type passes inspect")
+        Assert.True(inspected.ExitCode == 2, inspected.Stderr);
+        Assert.Contains($"'{node}'", inspected.Stderr, StringComparison.Ordinal);
     }
 }
