@@ -258,7 +258,7 @@ public static class OptimizeCheck
     }
 
     /// <summary>Seeded inputs from the declared types: floats uniform in [-1, 1], integers in [0, 10), symbolic dims 1.</summary>
-    internal static Dictionary<string, Tensor> RandomInputs(InferenceSession session, int seed)
+    public static Dictionary<string, Tensor> RandomInputs(InferenceSession session, int seed)
     {
         var random = new Random(seed);
         var inputs = new Dictionary<string, Tensor>(StringComparer.Ordinal);
@@ -280,7 +280,11 @@ public static class OptimizeCheck
         return inputs;
     }
 
-    private static Dictionary<string, Output> Execute(InferenceSession session, Dictionary<string, Tensor> inputs)
+    /// <summary>
+    /// Runs a session once: each input given in the element type the session declares (floating data converted between
+    /// float32, fp16 and float64), every output as doubles. Throws ONNX Runtime's exception when it refuses.
+    /// </summary>
+    public static Dictionary<string, Output> Execute(InferenceSession session, Dictionary<string, Tensor> inputs)
     {
         var names = session.InputNames.ToList();
         var values = new List<OrtValue>();

@@ -2,8 +2,10 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
-using Microsoft.ML.OnnxRuntime.Tensors;
+using OnnxTrtForge.Core.Serialization;
 using OnnxTrtForge.Core.Serialization.Proto;
+using OnnxTrtForge.Validation;
+using Tensor = OnnxTrtForge.Core.Ir.Tensor;
 
 namespace OnnxTrtForge.Fuzz;
 
@@ -47,24 +49,24 @@ internal static class Float32Judge
             return null;
         }
 
-        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL, IntraOpNumThreads = 1, LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL };
-        using var reference = new InferenceSession(referencePath, options);
-        using var output = new InferenceSession(outputPath, options);
-        using var widened = new InferenceSession(widenedPath, options);
+        var runtime = new RuntimeOptions { Optimize = false, Threads = 1 };
+        using var reference = OrtSessions.Create(referencePath, runtime);
+        using var output = OrtSessions.Create(outputPath, runtime);
+        using var widened = OrtSessions.Create(widenedPath, runtime);
         var inputs = Inputs(reference, folder, seed);
-        var want = Run(widened, inputs);
-        var a = Run(reference, inputs);
-        var b = Run(output, inputs);
+        var want = OptimizeCheck.Execute(widened, inputs);
+        var a = OptimizeCheck.Execute(reference, inputs);
+        var b = OptimizeCheck.Execute(output, inputs);
         var judgements = new List<Float32Judgement>();
         foreach (var (name, exact) in want)
         {
-            if (!a.TryGetValue(name, out var r) || !b.TryGetValue(name, out var o) || r.Length != exact.Length || o.Length != exact.Length)
+            if (!a.TryGetValue(name, out var r) || !b.TryGetValue(name, out var o) || r.Values.Length != exact.Values.Length || o.Values.Length != exact.Values.Length)
             {
-                judgements.Add(new Float32Judgement(name, 0, 0, 0, 0, exact.Length, "the outputs' sizes differ"));
+                judgements.Add(new Float32Judgement(name, 0, 0, 0, 0, exact.Values.Length, "the outputs' sizes differ"));
                 continue;
             }
 
-            judgements.Add(Compare(name, exact, r, o, tolerance));
+            judgements.Add(Compare(name, exact.Values, r.Values, o.Values, tolerance));
         }
 
         return judgements;
@@ -225,89 +227,21 @@ internal static class Float32Judge
         return 1;
     }
 
-    /// <summary>The case's test_data_set_0 inputs when it has them, else seeded ones (floats in [-1, 1], integers in [0, 10), symbolic dims 1).</summary>
-    private static Dictionary<string, (TensorElementType Type, long[] Dims, double[] Values)> Inputs(InferenceSession session, string folder, int seed)
+    /// <summary>The case's test_data_set_0 inputs when it has them, else <see cref="OptimizeCheck.RandomInputs"/> seeded with the case.</summary>
+    private static Dictionary<string, Tensor> Inputs(InferenceSession session, string folder, int seed)
     {
-        var inputs = new Dictionary<string, (TensorElementType, long[], double[])>(StringComparer.Ordinal);
         var data = Path.Combine(folder, "test_data_set_0");
-        var random = new Random(seed);
-        var i = 0;
-        foreach (var name in session.InputNames)
+        if (!Directory.Exists(data))
         {
-            var meta = session.InputMetadata[name];
-            var file = Path.Combine(data, $"input_{i++}.pb");
-            if (File.Exists(file))
-            {
-                var t = TensorProto.Parser.ParseFrom(File.ReadAllBytes(file));
-                inputs[name] = (meta.ElementDataType, t.Dims.ToArray(), Values(t));
-                continue;
-            }
+            return OptimizeCheck.RandomInputs(session, seed);
+        }
 
-            var dims = meta.Dimensions.Select(d => d < 0 ? 1L : d).ToArray();
-            var n = (int)dims.Aggregate(1L, (x, y) => x * y);
-            var floating = meta.ElementDataType is TensorElementType.Float or TensorElementType.Float16 or TensorElementType.BFloat16 or TensorElementType.Double;
-            inputs[name] = (meta.ElementDataType, dims, Enumerable.Range(0, n).Select(_ => floating ? (random.NextDouble() * 2) - 1 : random.Next(10)).ToArray());
+        var inputs = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        for (var i = 0; i < session.InputNames.Count; i++)
+        {
+            inputs[session.InputNames[i]] = OnnxReader.LoadTensor(Path.Combine(data, $"input_{i}.pb"));
         }
 
         return inputs;
-    }
-
-    private static double[] Values(TensorProto t)
-    {
-        var raw = t.RawData.Span;
-        return (TensorProto.Types.DataType)t.DataType switch
-        {
-            TensorProto.Types.DataType.Float => raw.Length > 0 ? MemoryMarshal.Cast<byte, float>(raw).ToArray().Select(v => (double)v).ToArray() : t.FloatData.Select(v => (double)v).ToArray(),
-            TensorProto.Types.DataType.Float16 => raw.Length > 0 ? MemoryMarshal.Cast<byte, Half>(raw).ToArray().Select(v => (double)v).ToArray() : t.Int32Data.Select(v => (double)BitConverter.UInt16BitsToHalf((ushort)v)).ToArray(),
-            TensorProto.Types.DataType.Int64 => raw.Length > 0 ? MemoryMarshal.Cast<byte, long>(raw).ToArray().Select(v => (double)v).ToArray() : t.Int64Data.Select(v => (double)v).ToArray(),
-            TensorProto.Types.DataType.Int32 => raw.Length > 0 ? MemoryMarshal.Cast<byte, int>(raw).ToArray().Select(v => (double)v).ToArray() : t.Int32Data.Select(v => (double)v).ToArray(),
-            _ => throw new InvalidOperationException($"test input of data type {t.DataType} is not read by the float32 judge"),
-        };
-    }
-
-    /// <summary>Runs a session, each input given in the element type the session declares (fp16 for the reference, float32 for its widened twin).</summary>
-    private static Dictionary<string, double[]> Run(InferenceSession session, Dictionary<string, (TensorElementType Type, long[] Dims, double[] Values)> inputs)
-    {
-        var values = new List<OrtValue>();
-        try
-        {
-            foreach (var name in session.InputNames)
-            {
-                var (_, dims, data) = inputs[name];
-                values.Add(session.InputMetadata[name].ElementDataType switch
-                {
-                    TensorElementType.Float => OrtValue.CreateTensorValueFromMemory(data.Select(v => (float)v).ToArray(), dims),
-                    TensorElementType.Float16 => OrtValue.CreateTensorValueFromMemory(data.Select(v => (Float16)(float)v).ToArray(), dims),
-                    TensorElementType.Int64 => OrtValue.CreateTensorValueFromMemory(data.Select(v => (long)v).ToArray(), dims),
-                    TensorElementType.Int32 => OrtValue.CreateTensorValueFromMemory(data.Select(v => (int)v).ToArray(), dims),
-                    var other => throw new InvalidOperationException($"input '{name}' of element type {other} is not fed by the float32 judge"),
-                });
-            }
-
-            using var runOptions = new RunOptions();
-            using var results = session.Run(runOptions, session.InputNames, values, session.OutputNames);
-            var outputs = new Dictionary<string, double[]>(StringComparer.Ordinal);
-            for (var i = 0; i < session.OutputNames.Count; i++)
-            {
-                var r = results[i];
-                outputs[session.OutputNames[i]] = r.GetTensorTypeAndShape().ElementDataType switch
-                {
-                    TensorElementType.Float => r.GetTensorDataAsSpan<float>().ToArray().Select(v => (double)v).ToArray(),
-                    TensorElementType.Float16 => r.GetTensorDataAsSpan<Float16>().ToArray().Select(v => (double)(float)v).ToArray(),
-                    TensorElementType.BFloat16 => r.GetTensorDataAsSpan<BFloat16>().ToArray().Select(v => (double)(float)v).ToArray(),
-                    TensorElementType.Double => r.GetTensorDataAsSpan<double>().ToArray(),
-                    var other => throw new InvalidOperationException($"output of element type {other} is not read by the float32 judge"),
-                };
-            }
-
-            return outputs;
-        }
-        finally
-        {
-            foreach (var v in values)
-            {
-                v.Dispose();
-            }
-        }
     }
 }
