@@ -147,6 +147,34 @@ public sealed class Float32JudgeTests
         }
     }
 
+    [Fact]
+    public void An_output_of_another_shape_with_the_same_values_is_never_cleared()
+    {
+        // the "output" reshapes y to [1, 2]: the same two numbers, another shape
+        var folder = Directory.CreateTempSubdirectory("forge-fuzz-test-").FullName;
+        try
+        {
+            var reference = Path.Combine(folder, "model.onnx");
+            File.WriteAllBytes(reference, Fp16Model(k: 65504f, w: 0.25f).ToByteArray());
+            var reshaped = Fp16Model(k: 65504f, w: 0.25f);
+            var target = new TensorProto { Name = "target", DataType = (int)TensorProto.Types.DataType.Int64, Dims = { 2 }, RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(new[] { 1L, 2L }.AsSpan())) };
+            reshaped.Graph.Initializer.Add(target);
+            reshaped.Graph.Node.Single(n => n.Output[0] == "y").Output[0] = "y_flat";
+            reshaped.Graph.Node.Add(new NodeProto { OpType = "Reshape", Name = "r", Input = { "y_flat", "target" }, Output = { "y" } });
+            reshaped.Graph.Output[0].Type.TensorType.Shape = new TensorShapeProto { Dim = { new TensorShapeProto.Types.Dimension { DimValue = 1 }, new TensorShapeProto.Types.Dimension { DimValue = 2 } } };
+            var output = Path.Combine(folder, "out.onnx");
+            File.WriteAllBytes(output, reshaped.ToByteArray());
+
+            var judged = Assert.Single(Float32Judge.Judge(reference, output, folder, seed: 3, Fp16Tolerance)!);
+
+            Assert.Contains("shapes differ", judged.Mismatch);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
     /// <summary>
     /// x (float32[2]) → Mul by the float32 weight [k, k] → Cast(fp16) → Mul by Constant(fp16 [w, w]) → y (fp16[2]); also
     /// an fp16 initializer 'w' of the same values, read by the Constant's twin Mul so both storages are widened.

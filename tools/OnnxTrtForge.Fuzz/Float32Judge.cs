@@ -60,9 +60,10 @@ internal static class Float32Judge
         var judgements = new List<Float32Judgement>();
         foreach (var (name, exact) in want)
         {
-            if (!a.TryGetValue(name, out var r) || !b.TryGetValue(name, out var o) || r.Values.Length != exact.Values.Length || o.Values.Length != exact.Values.Length)
+            // the same shape first: a transposed output of the same size must not pass for a reordered one
+            if (!a.TryGetValue(name, out var r) || !b.TryGetValue(name, out var o) || !r.Shape.SequenceEqual(exact.Shape) || !o.Shape.SequenceEqual(exact.Shape))
             {
-                judgements.Add(new Float32Judgement(name, 0, 0, 0, 0, exact.Values.Length, "the outputs' sizes differ"));
+                judgements.Add(new Float32Judgement(name, 0, 0, 0, 0, exact.Values.Length, "the outputs' shapes differ"));
                 continue;
             }
 
