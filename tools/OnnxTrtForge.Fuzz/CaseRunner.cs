@@ -131,37 +131,6 @@ internal sealed class CaseRunner(IReadOnlyList<Fixture> fixtures, int seed, stri
         return null;
     }
 
-    /// <summary>
-    /// Opens the input in ONNX Runtime as the comparison will (the input, or the input after forge's rewrite rules when
-    /// ONNX Runtime refuses it), so that a native abort on a malformed input happens here, in the worker's
-    /// "ort-reference" phase, and is not taken for one on forge's output. Refusals are left to <see cref="Compare"/>.
-    /// </summary>
-    public static void OpenReference(CaseInput input)
-    {
-        var model = Path.Combine(input.Folder, "model.onnx");
-        var runtime = new RuntimeOptions { Optimize = false, Threads = 1 };
-        try
-        {
-            using (OrtSessions.Create(model, runtime))
-            {
-            }
-        }
-        catch (ForgeInputException)
-        {
-            try
-            {
-                using (OrtSessions.Create(RewrittenReference(input), runtime))
-                {
-                }
-            }
-#pragma warning disable CA1031 // only a probe: whatever fails here fails again, and is classified, in Compare
-            catch (Exception)
-#pragma warning restore CA1031
-            {
-            }
-        }
-    }
-
     /// <summary>The case's input after forge's rewrite rules only, written beside it: the reference <c>--check</c> falls back to when ONNX Runtime refuses the input.</summary>
     private static string RewrittenReference(CaseInput input)
     {
@@ -172,8 +141,12 @@ internal sealed class CaseRunner(IReadOnlyList<Fixture> fixtures, int seed, stri
         return rewritten;
     }
 
-    /// <summary>The verdict of an exit-0 case: both models in ONNX Runtime (CPU, one thread, optimizations off) on the same inputs.</summary>
-    public static CaseResult Compare(CaseInput input)
+    /// <summary>
+    /// The verdict of an exit-0 case: both models in ONNX Runtime (CPU, one thread, optimizations off) on the same inputs.
+    /// <paramref name="phases"/> is told each step of the check as it starts (<see cref="CheckPhase.IsOriginal"/>: the
+    /// input's), so that a worker that dies in ONNX Runtime is known to have died on the input or on forge's output.
+    /// </summary>
+    public static CaseResult Compare(CaseInput input, IProgress<CheckPhase>? phases = null)
     {
         var model = Path.Combine(input.Folder, "model.onnx");
         var output = Path.Combine(input.Folder, "out.onnx");
@@ -185,7 +158,7 @@ internal sealed class CaseRunner(IReadOnlyList<Fixture> fixtures, int seed, stri
         var options = new OptimizeCheckOptions { Seed = input.Case, Threads = 1, MaxDataSets = 1 };
         try
         {
-            var check = OptimizeCheck.Run(model, output, options);
+            var check = OptimizeCheck.Run(model, output, options, phases);
             if (check.Passed)
             {
                 return new CaseResult(input.Case, Verdicts.Ok, 0, check.Reference);

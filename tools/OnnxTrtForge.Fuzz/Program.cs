@@ -33,7 +33,7 @@ using OnnxTrtForge.Fuzz;
 //     no reference runs, the output runs (forge repaired or dropped what ORT refused) repaired       L
 //     inputs over 2^24 elements, or inputs the comparison cannot build               unchecked      L
 //     ONNX Runtime silent past --ort-timeout-s                                       ort-timeout    L
-//     the worker died inside ONNX Runtime opening the input                          reference-crash L
+//     the worker died inside ONNX Runtime loading or running the input              reference-crash L
 //     the worker died inside ONNX Runtime afterwards (running forge's output)        ort-crash      F
 //     the comparison itself threw                                                    harness-error  F
 // "fp16-reordered" is not a finding: the reference and forge's output are two fp16 evaluations of one graph, in

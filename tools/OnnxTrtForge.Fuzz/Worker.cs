@@ -1,14 +1,15 @@
 using System.Diagnostics;
 using System.Globalization;
+using OnnxTrtForge.Validation;
 
 namespace OnnxTrtForge.Fuzz;
 
 /// <summary>
 /// The worker side (<c>forge-fuzz --worker</c>): reads case numbers from stdin, one a line, runs each in
 /// process and answers on stdout with protocol lines the pool reads (anything else on stdout is ignored):
-/// <c>@@phase CASE forge FIXTURE MUTATION</c> before forge runs, <c>@@phase CASE ort-reference</c> before ONNX Runtime
-/// opens the case's input (a worker that dies there died on the input, not on forge's output), <c>@@phase CASE ort</c>
-/// before the comparison, <c>@@done CASE VERDICT EXIT FORGE_MS ORT_MS DETAIL</c> at the end; fields are tab-separated.
+/// <c>@@phase CASE forge FIXTURE MUTATION</c> before forge runs, <c>@@phase CASE ort</c> before the comparison,
+/// <c>@@phase CASE ort-reference</c> as the check loads or runs the case's input (a worker that dies there died on
+/// the input, not on forge's output) and <c>@@phase CASE ort</c> again as it turns to forge's output, <c>@@done CASE VERDICT EXIT FORGE_MS ORT_MS DETAIL</c> at the end; fields are tab-separated.
 /// </summary>
 internal static class Worker
 {
@@ -40,7 +41,7 @@ internal static class Worker
         return 0;
     }
 
-    /// <summary>One case from mutation to verdict; <paramref name="phase"/> is told "forge", "ort-reference" and "ort" as they start. The case folder is kept for findings (or always with <paramref name="keepAll"/>).</summary>
+    /// <summary>One case from mutation to verdict; <paramref name="phase"/> is told "forge", then "ort" and "ort-reference" as the check moves between forge's output and the input. The case folder is kept for findings (or always with <paramref name="keepAll"/>).</summary>
     public static (CaseInput Input, CaseResult Result) RunCase(CaseRunner runner, int index, bool keepAll, Action<string, CaseInput> phase)
     {
         var input = runner.Prepare(index);
@@ -52,12 +53,10 @@ internal static class Worker
         if (exit == 0)
         {
             clock.Restart();
-            phase("ort-reference", input);
-            CaseRunner.OpenReference(input);
             phase("ort", input);
             try
             {
-                result = CaseRunner.Compare(input);
+                result = CaseRunner.Compare(input, new PhaseReport(p => phase(p.IsOriginal() ? "ort-reference" : "ort", input)));
             }
 #pragma warning disable CA1031 // a failure of the comparison itself is reported as a case of its own kind, never lost
             catch (Exception e)
@@ -82,4 +81,10 @@ internal static class Worker
     }
 
     public static string Line(params string[] fields) => string.Join('\t', fields.Select(f => f.ReplaceLineEndings(" ").Replace('\t', ' ')));
+
+    /// <summary>Tells the check's phases as they start, on the calling thread (<see cref="Progress{T}"/> would post them later).</summary>
+    private sealed class PhaseReport(Action<CheckPhase> report) : IProgress<CheckPhase>
+    {
+        public void Report(CheckPhase value) => report(value);
+    }
 }

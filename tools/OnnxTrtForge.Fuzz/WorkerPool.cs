@@ -94,7 +94,7 @@ internal sealed class WorkerPool(PoolSettings settings, Action<string> log)
         { TimedOut: true, Phase: "forge" } => new CaseResult(index, Verdicts.Hang, -1, outcome.Detail),
         { TimedOut: true } => new CaseResult(index, Verdicts.OrtTimeout, -1, outcome.Detail),
         { Phase: "forge" } => new CaseResult(index, Verdicts.Crash, outcome.ExitCode, "the process died in forge: " + outcome.Detail),
-        { Phase: "ort-reference" } => new CaseResult(index, Verdicts.ReferenceCrash, outcome.ExitCode, "the process died in ONNX Runtime opening the input (not forge's output): " + outcome.Detail),
+        { Phase: "ort-reference" } => new CaseResult(index, Verdicts.ReferenceCrash, outcome.ExitCode, "the process died in ONNX Runtime on the input (not forge's output): " + outcome.Detail),
         _ => new CaseResult(index, Verdicts.OrtCrash, outcome.ExitCode, "the process died in ONNX Runtime: " + outcome.Detail),
     };
 
@@ -150,7 +150,7 @@ internal sealed class WorkerPool(PoolSettings settings, Action<string> log)
 
             while (true)
             {
-                using var limit = new CancellationTokenSource(phase == "ort" ? ortTimeout : forgeTimeout);
+                using var limit = new CancellationTokenSource(phase is "ort" or "ort-reference" ? ortTimeout : forgeTimeout);
                 string line;
                 try
                 {
@@ -159,7 +159,7 @@ internal sealed class WorkerPool(PoolSettings settings, Action<string> log)
                 catch (OperationCanceledException)
                 {
                     Kill();
-                    var limitText = (phase == "ort" ? ortTimeout : forgeTimeout).TotalSeconds.ToString("0", CultureInfo.InvariantCulture);
+                    var limitText = (phase is "ort" or "ort-reference" ? ortTimeout : forgeTimeout).TotalSeconds.ToString("0", CultureInfo.InvariantCulture);
                     return new Outcome(null, phase, fixture, mutation, true, -1, $"no answer within {limitText} s (phase {phase ?? "start"})");
                 }
                 catch (ChannelClosedException)
